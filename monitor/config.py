@@ -1,0 +1,374 @@
+"""Configuration: TOML read with tomllib, `${NAME}` substituted, validated by pydantic.
+
+Every problem is collected and reported at once, each naming the file, the key path
+(`feeds[3].interval`) and what was expected. Values that look secret (tokens, passwords,
+webhook URLs, anything substituted from the environment) are masked in reprs and logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError
+from monitor.taxonomy import (
+    CONTACT_TYPES,
+    DEFAULT_RELEVANCE_THRESHOLD,
+    DEFAULT_TYPE_THRESHOLD,
+)
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+DEFAULT_LANGUAGES = ("en", "fr", "ru", "ko", "ja", "zh", "de", "es", "it", "pt")
+SECRET_KEY_PATTERN = re.compile(r"token|password|secret|webhook|key|url", re.I)
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 900, 900.0, "900", "15m", "1h", "1.5d"."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration like 900, "15m" or "1h"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError(f'expected a duration like 900, "15m" or "1h", got {value!r}')
+    if seconds < 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Section):
+    """Where durable state lives. `url` takes any SQLAlchemy URL; `path` is the SQLite file."""
+
+    path: str = "var/monitor.db"
+    url: str | None = None
+
+    def sqlalchemy_url(self) -> str:
+        return self.url or f"sqlite:///{self.path}"
+
+
+class FetchConfig(_Section):
+    """HTTP behaviour shared by every feed and article fetch."""
+
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    total_timeout: Duration = 60.0
+    max_redirects: int = Field(5, ge=0, le=20)
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    user_agent: str | None = None
+    concurrency: int = Field(32, ge=1)
+    per_host: int = Field(2, ge=1)
+    backoff_base: Duration = 60.0
+    backoff_cap: Duration = 6 * 3600.0
+    fulltext_min_chars: int = Field(600, ge=0)
+
+
+class FeedConfig(_Section):
+    """One feed to poll."""
+
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration = 900.0
+    jitter: Duration | None = None
+    fulltext: bool = True
+    allow_private: bool = False
+    language: str | None = None
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError(f"expected an interval of at least 1 second, got {value}")
+        return value
+
+    @property
+    def effective_jitter(self) -> float:
+        """Spread polls: by default a tenth of the interval, at most five minutes."""
+        return self.jitter if self.jitter is not None else min(self.interval / 10, 300.0)
+
+
+class NotifierConfig(BaseModel):
+    """A named destination: `kind` picks the notifier plugin, the other keys are its options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str = Field(min_length=1)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def __repr_args__(self) -> Any:
+        yield "kind", self.kind
+        for key, value in self.options.items():
+            yield key, mask(key, value)
+
+
+class RouteConfig(_Section):
+    """Which classifications alert, and where they go."""
+
+    name: str = Field(min_length=1)
+    notifiers: list[str] = Field(min_length=1)
+    min_score: float = Field(DEFAULT_RELEVANCE_THRESHOLD, ge=0, le=1)
+    types: list[str] = []
+    languages: list[str] = []
+    feeds: list[str] = []
+    actors: list[str] = []
+    exclude_words: list[str] = []
+    mode: Literal["immediate", "digest"] = "immediate"
+    schedule: str | None = None
+    timezone: str = "UTC"
+    quiet_hours: str | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in CONTACT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown contact type(s) {unknown}; expected some of {list(CONTACT_TYPES)}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f'expected an IANA time zone like "Europe/Paris", got {value!r}'
+            ) from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours_range(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$", value):
+            raise ValueError(f'expected a range like "22:00-07:00", got {value!r}')
+        return value
+
+    @model_validator(mode="after")
+    def _digest_needs_schedule(self) -> RouteConfig:
+        if self.mode == "digest" and not self.schedule:
+            raise ValueError('a digest route needs a schedule, e.g. "hourly" or "0 8 * * *"')
+        return self
+
+
+class ClassifierConfig(_Section):
+    """How several classifiers' results combine into one Classification."""
+
+    type_threshold: float = Field(DEFAULT_TYPE_THRESHOLD, ge=0, le=1)
+    relevance_threshold: float = Field(DEFAULT_RELEVANCE_THRESHOLD, ge=0, le=1)
+    combine: Literal["max", "mean", "weighted_mean"] = "max"
+    weights: dict[str, float] = {}
+    required: list[str] = []
+    timeout: Duration = 5.0
+
+
+class PluginsConfig(_Section):
+    """Extra plugin modules to load, plugins to disable, and per-plugin options."""
+
+    modules: list[str] = []
+    disabled: list[str] = []
+    options: dict[str, dict[str, Any]] = {}
+
+
+class StoriesConfig(_Section):
+    """Reports of one contact within this window of event dates form one story."""
+
+    window: Duration = 3 * 86400.0
+
+
+class DeliveryConfig(_Section):
+    """Outbox worker: how often it looks, how hard it retries."""
+
+    interval: Duration = 5.0
+    max_attempts: int = Field(8, ge=1)
+    backoff_base: Duration = 30.0
+    backoff_cap: Duration = 3600.0
+    timeout: Duration = 30.0
+
+
+class DaemonConfig(_Section):
+    """Process-level behaviour of `monitor run`."""
+
+    http: str = "127.0.0.1:9464"
+    drain_timeout: Duration = 10.0
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    pid_file: str | None = None
+    failing_after: Duration = 24 * 3600.0
+
+
+class Config(_Section):
+    """The whole configuration; `source` is the file it came from."""
+
+    source: str = "<defaults>"
+    store: StoreConfig = StoreConfig()
+    fetch: FetchConfig = FetchConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    plugins: PluginsConfig = PluginsConfig()
+    stories: StoriesConfig = StoriesConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    languages: list[str] = list(DEFAULT_LANGUAGES)
+    feeds: list[FeedConfig] = []
+    notifiers: dict[str, NotifierConfig] = {"console": NotifierConfig(kind="console")}
+    routes: list[RouteConfig] = []
+
+    def effective_routes(self) -> list[RouteConfig]:
+        """The configured routes, or the default: every relevant item, now, to every notifier."""
+        if self.routes:
+            return list(self.routes)
+        return [RouteConfig(name="default", notifiers=sorted(self.notifiers))]
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+
+def mask(key: str, value: Any) -> Any:
+    """What a log or repr may show of a config value."""
+    if isinstance(value, str) and value and (SECRET_KEY_PATTERN.search(key) or "${" in value):
+        return "***"
+    return value
+
+
+def load_config(
+    path: str | os.PathLike[str] = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+) -> Config:
+    """Read, substitute and validate one config file; raise ConfigError with every problem."""
+    file = Path(path)
+    env = os.environ if env is None else env
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(file), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), [f"invalid TOML: {exc}"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(file), [f"cannot read: {exc}"]) from exc
+    problems: list[str] = []
+    data = _substitute(raw, env, "", problems)
+    problems.extend(_cross_check(data))
+    config = None
+    try:
+        config = Config.model_validate({**data, "source": str(file)})
+    except ValidationError as exc:
+        problems.extend(_describe(exc))
+    if problems:
+        raise ConfigError(str(file), problems)
+    assert config is not None
+    return config
+
+
+def _cross_check(data: dict[str, Any]) -> list[str]:
+    """Checks that span sections; run on the raw data so they report beside field errors."""
+    problems: list[str] = []
+    feeds = data.get("feeds") if isinstance(data.get("feeds"), list) else []
+    notifiers = data.get("notifiers")
+    notifier_names = set(notifiers) if isinstance(notifiers, dict) else {"console"}
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(feeds):
+        name = feed.get("name") if isinstance(feed, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            problems.append(
+                f"feeds[{i}].name: duplicate feed name {name!r} (also feeds[{seen[name]}])"
+            )
+        seen.setdefault(name, i)
+    routes = data.get("routes") if isinstance(data.get("routes"), list) else []
+    for i, route in enumerate(routes):
+        if not isinstance(route, dict):
+            continue
+        for j, name in enumerate(route.get("notifiers") or []):
+            if isinstance(name, str) and name not in notifier_names:
+                problems.append(
+                    f"routes[{i}].notifiers[{j}]: no notifier named {name!r}; "
+                    f"expected one of {sorted(notifier_names)}"
+                )
+        for j, name in enumerate(route.get("feeds") or []):
+            if isinstance(name, str) and name not in seen:
+                problems.append(f"routes[{i}].feeds[{j}]: no feed named {name!r}")
+    return problems
+
+
+def _substitute(value: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
+    if isinstance(value, str):
+
+        def replace(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                problems.append(f"{where or '<root>'}: environment variable {name} is not set")
+                return ""
+            return env[name]
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {
+            k: _substitute(v, env, f"{where}.{k}" if where else k, problems)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_substitute(v, env, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    return value
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """('feeds', 3, 'interval') -> 'feeds[3].interval'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<root>"
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
+            msg = f"{msg}, got {err['input']!r}"
+        problems.append(f"{key_path(loc)}: {msg}")
+    return problems

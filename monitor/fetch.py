@@ -1,0 +1,500 @@
+"""HTTP fetching of feeds and article pages that survives the real web.
+
+Every limit is enforced here, once: connect/read/total time, redirects (followed by
+hand so permanent moves and loops are visible), body size after decompression (gzip
+bombs), global and per-host concurrency, and, for article links taken from feeds, a
+guard against private addresses. Problems never raise: they come back as
+`FetchResult.error`, a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import re
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from monitor import __version__
+from monitor.backoff import parse_retry_after
+from monitor.config import FetchConfig
+from monitor.netguard import check_public
+
+DEFAULT_USER_AGENT = f"monitor/{__version__} (+https://github.com/monitor-project/monitor)"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_NOT_FEED_PREFIXES = ("image/", "audio/", "video/", "font/")
+_NOT_FEED_TYPES = frozenset({"application/pdf", "application/zip", "application/gzip"})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_RETRY_STATUSES = frozenset({429, 503})
+_SNIFF_BYTES = 1024
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
+                         re.I | re.S)
+_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:rdf|channel)[\s>]", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server gave last time, sent back so it can answer 304 Not Modified."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of one fetch, successful or not; `error` says what went wrong."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY_HEADERS)
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    gone: bool = False
+    retry_after: float | None = None
+    error: str | None = None
+    duration: float = 0.0
+    nbytes: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased ("" when absent)."""
+        return media_type(self.headers.get("content-type"))
+
+    @property
+    def text(self) -> str | None:
+        """The body decoded as a web page: HTTP charset, else <meta charset>, else UTF-8."""
+        if self.body is None:
+            return None
+        encoding = _charset(self.headers.get("content-type"))
+        if encoding is None and (m := _META_CHARSET.search(self.body[:4096])):
+            encoding = _known_codec(m.group(1).decode("ascii", "replace"))
+        return self.body.decode(encoding or "utf-8", errors="replace")
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _known_codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name.strip().strip("'\"")).name
+    except LookupError:
+        return None
+
+
+def _charset(content_type: str | None) -> str | None:
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value:
+            return _known_codec(value)
+    return None
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when the body starts like an HTML document (a web page, not a feed)."""
+    head = body[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf")
+    return bool(_HTML_START.match(head)) and not _FEED_ROOT.search(head)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+class _Failure(Exception):
+    """A fetch problem already phrased for people; becomes FetchResult.error."""
+
+
+class _Decoder:
+    """Bounded gzip/deflate decoding: never produces more than the caller's room.
+
+    httpx's own decoders inflate a whole network chunk at once, so one 64 KiB chunk of
+    a gzip bomb could become tens of megabytes before any size check could run.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: Any = self._new()
+        self._raw_deflate_tried = False
+
+    def _new(self) -> Any:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        if self.encoding == "deflate":
+            return zlib.decompressobj(zlib.MAX_WBITS)
+        return None
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """Decoded bytes of `data`; raises _Failure once output would exceed `room`."""
+        if self._zlib is None:
+            if len(data) > room:
+                raise _Failure("too large")
+            return data
+        out = bytearray()
+        pending = data
+        while pending:
+            try:
+                piece = self._zlib.decompress(pending, room - len(out) + 1)
+            except zlib.error:
+                if self.encoding == "deflate" and not self._raw_deflate_tried and not out:
+                    # Some servers send raw deflate without the zlib header.
+                    self._raw_deflate_tried = True
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise
+            out += piece
+            if len(out) > room:
+                raise _Failure("too large")
+            pending = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                pending = self._zlib.unused_data
+                if pending and self.encoding != "deflate":  # another gzip member follows
+                    self._zlib = self._new()
+                else:
+                    pending = b""
+        return bytes(out)
+
+
+@dataclass
+class _Hop:
+    """One HTTP exchange: status, lower-cased headers and (for 2xx) the decoded body."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+@dataclass
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+
+
+BodyCheck = Callable[[str, bytes | None], str | None]
+
+
+class Fetcher:
+    """Fetches feeds and article pages through one shared HTTP client.
+
+    Use as `async with Fetcher(config.fetch) as f: ...`. `transport` replaces the
+    network (tests, or an HTTP proxy transport).
+    """
+
+    def __init__(
+        self, settings: FetchConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.user_agent = settings.user_agent or DEFAULT_USER_AGENT
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _HostSlot] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout,
+                read=s.read_timeout,
+                write=s.read_timeout,
+                pool=s.total_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=s.concurrency,
+                max_keepalive_connections=min(s.concurrency, 20),
+            ),
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch_feed(self, url: str, validators: Validators | None = None) -> FetchResult:
+        """GET a feed, conditionally when `validators` are known. Never raises for
+        network, HTTP or size problems."""
+        validators = validators or Validators()
+        headers = {"Accept": FEED_ACCEPT}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        return await self._fetch(url, headers, validators, _feed_problem, guard=None)
+
+    async def fetch_article(self, url: str, *, allow_private: bool) -> FetchResult:
+        """GET an article page linked from a feed. Refuses non-public addresses (each
+        redirect hop too) unless `allow_private`, and anything that is not HTML."""
+        guard = None if allow_private else check_public
+        return await self._fetch(
+            url, {"Accept": HTML_ACCEPT}, Validators(), _article_problem, guard=guard
+        )
+
+    async def _fetch(
+        self,
+        url: str,
+        headers: dict[str, str],
+        validators: Validators,
+        body_problem: BodyCheck,
+        guard: Callable[[str], Awaitable[str | None]] | None,
+    ) -> FetchResult:
+        started = time.monotonic()
+        current = url
+        moved_to: str | None = None
+        permanent_so_far = True
+        visited = {_without_fragment(url)}
+        spent = 0.0
+        hop: _Hop | None = None
+        seen: list[_Hop] = []  # the hop whose headers arrived, even if its body failed
+
+        def result(error: str | None = None, **fields: Any) -> FetchResult:
+            base: dict[str, Any] = {
+                "etag": validators.etag,
+                "last_modified": validators.last_modified,
+            }
+            if hop is not None:
+                base.update(status=hop.status, headers=MappingProxyType(hop.headers))
+            base.update(fields)
+            return FetchResult(
+                url=url,
+                final_url=current,
+                error=error,
+                duration=time.monotonic() - started,
+                **base,
+            )
+
+        redirects = 0
+        while True:
+            if not _is_http(current):
+                return result(f"unsupported URL {current!r}: only http and https are fetched")
+            if guard is not None and (refusal := await guard(current)) is not None:
+                return result(refusal)
+            remaining = self.settings.total_timeout - spent
+            hop = None
+            seen.clear()
+            try:
+                async with self._slot(current):
+                    hop_started = time.monotonic()
+                    try:
+                        async with asyncio.timeout(remaining):
+                            hop = await self._exchange(current, headers, body_problem, seen)
+                    finally:
+                        spent += time.monotonic() - hop_started
+            except _Failure as exc:
+                hop = seen[-1] if seen else None
+                return result(str(exc))
+            except TimeoutError:
+                hop = seen[-1] if seen else None
+                return result(
+                    f"timed out after {_seconds(self.settings.total_timeout)} in total"
+                )
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, zlib.error) as exc:
+                hop = seen[-1] if seen else None
+                return result(self._describe(exc))
+
+            status = hop.status
+            if status in _REDIRECTS:
+                location = hop.headers.get("location", "").strip()
+                if not location:
+                    return result(f"HTTP {status} redirect without a Location header")
+                target = urljoin(current, location)
+                if _without_fragment(target) in visited:
+                    return result(f"redirect loop: {current} redirects back to {target}")
+                if redirects >= self.settings.max_redirects:
+                    return result(
+                        f"too many redirects (more than {self.settings.max_redirects})"
+                    )
+                redirects += 1
+                visited.add(_without_fragment(target))
+                if permanent_so_far and status in _PERMANENT:
+                    moved_to = target
+                else:
+                    permanent_so_far = False
+                current = target
+                continue
+            break
+
+        moved = moved_to if moved_to not in (None, url) else None
+        if status == 304:
+            return result(
+                etag=hop.headers.get("etag") or validators.etag,
+                last_modified=hop.headers.get("last-modified") or validators.last_modified,
+                moved_to=moved,
+            )
+        if 200 <= status < 300:
+            body = hop.body or b""
+            problem = body_problem(hop.headers.get("content-type", ""), body)
+            if problem is not None:
+                return result(problem, nbytes=len(body))
+            return result(
+                body=body,
+                etag=hop.headers.get("etag"),
+                last_modified=hop.headers.get("last-modified"),
+                moved_to=moved,
+                nbytes=len(body),
+            )
+        message = f"HTTP {status} {hop.reason}".rstrip()
+        if status == 410:
+            return result(message, gone=True)
+        if status in _RETRY_STATUSES:
+            retry_after = parse_retry_after(hop.headers.get("retry-after"), datetime.now(UTC))
+            if retry_after is not None:
+                message += f" (retry after {retry_after:.0f} s)"
+            return result(message, retry_after=retry_after)
+        return result(message)
+
+    async def _exchange(
+        self, url: str, headers: dict[str, str], body_problem: BodyCheck, seen: list[_Hop]
+    ) -> _Hop:
+        """One request; the body is read (bounded) only for 2xx answers. The hop is put
+        in `seen` once its headers arrive, so a failure later still reports the status."""
+        if self._client is None:
+            raise RuntimeError("Fetcher used outside `async with`")
+        async with self._client.stream("GET", url, headers=headers) as response:
+            hop = _Hop(
+                status=response.status_code,
+                reason=response.reason_phrase or _reason(response.status_code),
+                headers={k.lower(): v for k, v in response.headers.items()},
+            )
+            seen.append(hop)
+            if 200 <= hop.status < 300:
+                # Refuse by type before downloading (a PDF behind an article link).
+                early = body_problem(hop.headers.get("content-type", ""), None)
+                if early is not None:
+                    raise _Failure(early)
+                hop.body = await self._read_body(response, hop.headers)
+            return hop
+
+    async def _read_body(self, response: httpx.Response, headers: Mapping[str, str]) -> bytes:
+        limit = self.settings.max_bytes
+        too_large = f"response larger than {limit} bytes"
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise _Failure(f"{too_large} (Content-Length: {declared})")
+        encoding = headers.get("content-encoding", "identity").strip().lower() or "identity"
+        if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+            raise _Failure(f"unsupported Content-Encoding {encoding!r}")
+        decoder = _Decoder(encoding)
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                body += decoder.decode(chunk, limit - len(body))
+        except _Failure:
+            raise _Failure(too_large) from None
+        except zlib.error as exc:
+            raise _Failure(f"corrupt {encoding} body: {exc}") from None
+        return bytes(body)
+
+    @asynccontextmanager
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        """Hold the host's slot, then a global one (in that order, so requests queued
+        behind one slow host do not hold global slots other hosts could use)."""
+        key = urlsplit(url).netloc.lower()
+        slot = self._hosts.get(key)
+        if slot is None:
+            slot = self._hosts[key] = _HostSlot(asyncio.Semaphore(self.settings.per_host))
+        slot.users += 1
+        try:
+            async with slot.semaphore, self._global:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                self._hosts.pop(key, None)
+
+    def _describe(self, exc: BaseException) -> str:
+        s = self.settings
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"connect timed out after {_seconds(s.connect_timeout)}"
+        if isinstance(exc, httpx.ReadTimeout):
+            return f"read timed out after {_seconds(s.read_timeout)}"
+        if isinstance(exc, httpx.WriteTimeout):
+            return f"write timed out after {_seconds(s.read_timeout)}"
+        if isinstance(exc, httpx.PoolTimeout):
+            return f"no free connection after {_seconds(s.total_timeout)}"
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect: {exc or type(exc).__name__}"
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+            return f"HTTP protocol error: {exc or type(exc).__name__}"
+        if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+            return f"invalid URL: {exc}"
+        if isinstance(exc, zlib.error):
+            return f"corrupt compressed body: {exc}"
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _feed_problem(content_type: str, body: bytes | None) -> str | None:
+    """Why a 2xx answer is not a feed (None when it may be one: the parser decides)."""
+    media = media_type(content_type)
+    if media.startswith(_NOT_FEED_PREFIXES) or media in _NOT_FEED_TYPES:
+        return f"not a feed: {media}"
+    if body is not None and looks_like_html(body):
+        return f"not a feed: {media} page" if media else "not a feed: HTML page"
+    return None
+
+
+def _article_problem(content_type: str, body: bytes | None) -> str | None:
+    """Why a 2xx answer is not an article page: only HTML is worth extracting."""
+    media = media_type(content_type)
+    if media in HTML_TYPES:
+        return None
+    if not media and (body is None or looks_like_html(body)):
+        return None
+    return f"not an HTML page: {media or 'no Content-Type'}"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _without_fragment(url: str) -> str:
+    try:
+        return urlunsplit(urlsplit(url)._replace(fragment=""))
+    except ValueError:
+        return url

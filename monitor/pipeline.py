@@ -1,0 +1,282 @@
+"""The path from a feed to the outbox: poll, store, enrich, classify, decide.
+
+Each stage is a plain call on plain data; the store and the fetcher are at the edges.
+Items are stored before they are processed (state "new"), and processing ends in one
+transaction that writes the classification, its story and its alerts: a crash at any
+point leaves the item pending, to be processed again at the next cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.backoff import backoff_delay
+from monitor.config import Config, FeedConfig
+from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.models import Classification, Item
+from monitor.parse import ParseError, parse_feed
+from monitor.plugin_manager import PluginHost
+from monitor.rules import due_at, route_matches
+from monitor.store.base import EntryRecord, FeedRow, ItemChange, NewAlert, PollRecord, Store
+from monitor.stories import alert_kind, event_window, find_story
+
+log = logging.getLogger("monitor.pipeline")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed: str
+    status: int | None
+    new_items: int
+    changed_items: int
+    error: str | None
+    next_poll_at: datetime | None
+    parsed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    item_id: int
+    item: Item
+    classification: Classification | None
+    alerts: list[int]
+
+
+class Pipeline:
+    """Feeds in, classified items and outbox rows out."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        host: PluginHost,
+        fetcher: Fetcher,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.host = host
+        self.fetcher = fetcher
+        self.clock = clock
+        self.observers: list[Callable[[str, dict[str, object]], None]] = []
+
+    def _emit(self, event: str, **fields: object) -> None:
+        for observer in self.observers:
+            observer(event, fields)
+
+    # --- poll ----------------------------------------------------------------------
+
+    async def poll(self, feed: FeedConfig) -> PollOutcome:
+        """Fetch one feed conditionally, parse it off the loop, store new entries.
+        Never raises: a failure is logged and recorded against this feed only."""
+        try:
+            return await self._poll(feed)
+        except Exception as exc:
+            log.exception("feed %s: poll failed", feed.name, extra={"feed": feed.name})
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            self._emit(
+                "poll", feed=feed.name, status=None, error=error, new=0, duration=0.0, nbytes=0
+            )
+            return PollOutcome(feed.name, None, 0, 0, error, None, False)
+
+    async def _poll(self, feed: FeedConfig) -> PollOutcome:
+        row = await asyncio.to_thread(self.store.feed, feed.name)
+        if row is None:
+            rows = await asyncio.to_thread(self.store.sync_feeds, [(feed.name, feed.url)])
+            row = rows[feed.name]
+        if not row.enabled:
+            return PollOutcome(feed.name, None, 0, 0, row.disabled_reason, None, False)
+        started = self.clock()
+        t0 = time.perf_counter()
+        result = await self.fetcher.fetch_feed(row.url, Validators(row.etag, row.last_modified))
+        new = changed = 0
+        error = result.error
+        parsed = False
+        if result.ok and not result.not_modified and result.body is not None:
+            try:
+                feed_doc = await asyncio.to_thread(
+                    parse_feed, result.body, result.headers, result.final_url, started
+                )
+                parsed = True
+                if feed_doc.warning:
+                    log.warning(
+                        "feed %s: %s", feed.name, feed_doc.warning, extra={"feed": feed.name}
+                    )
+                new, changed = await asyncio.to_thread(
+                    self._store_entries, row, feed_doc.entries, started
+                )
+            except ParseError as exc:
+                error = str(exc)
+        next_poll = self._next_poll(feed, row, result, error, started)
+        record = PollRecord(
+            started_at=started,
+            duration=time.perf_counter() - t0,
+            status=result.status,
+            nbytes=result.nbytes,
+            new_items=new,
+            error=error,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            moved_to=result.moved_to,
+            disable_reason=f"HTTP 410 Gone at {row.url}" if result.gone else None,
+            next_poll_at=next_poll,
+        )
+        await asyncio.to_thread(self.store.record_poll, row.id, record)
+        if result.moved_to:
+            log.warning(
+                "feed %s moved permanently to %s",
+                feed.name,
+                result.moved_to,
+                extra={"feed": feed.name},
+            )
+        if result.gone:
+            log.error("feed %s is gone (HTTP 410); disabled", feed.name, extra={"feed": feed.name})
+        if error:
+            log.warning("feed %s: %s", feed.name, error, extra={"feed": feed.name})
+        outcome = PollOutcome(feed.name, result.status, new, changed, error, next_poll, parsed)
+        self._emit(
+            "poll",
+            feed=feed.name,
+            status=result.status,
+            error=error,
+            new=new,
+            duration=record.duration,
+            nbytes=result.nbytes,
+        )
+        return outcome
+
+    def _store_entries(self, row: FeedRow, entries: tuple, fetched_at: datetime) -> tuple[int, int]:
+        new = changed = 0
+        for entry in entries:
+            record = EntryRecord(
+                key=entry.key,
+                canonical_url=entry.canonical_url,
+                url=entry.link,
+                title=entry.title,
+                summary=entry.summary,
+                text=entry.content or entry.summary,
+                published=entry.published,
+                content_hash=entry.content_hash,
+                language_hint=entry.language,
+            )
+            _, change = self.store.upsert_entry(row.id, record, fetched_at)
+            new += change is ItemChange.NEW
+            changed += change is ItemChange.CHANGED
+        return new, changed
+
+    def _next_poll(
+        self, feed: FeedConfig, row: FeedRow, result: FetchResult, error: str | None, now: datetime
+    ) -> datetime:
+        """Success: the interval. Failure: exponential backoff with jitter, capped,
+        and never sooner than the server's Retry-After."""
+        delay = feed.interval
+        if error:
+            settings = self.config.fetch
+            delay = max(
+                delay,
+                backoff_delay(
+                    row.consecutive_failures + 1, settings.backoff_base, settings.backoff_cap
+                ),
+            )
+        if result.retry_after is not None:
+            delay = max(delay, result.retry_after)
+        return now + timedelta(seconds=delay)
+
+    # --- process -------------------------------------------------------------------
+
+    async def process_pending(self, limit: int = 200) -> list[Processed]:
+        """Enrich, classify and decide every stored item not yet processed."""
+        done: list[Processed] = []
+        while True:
+            batch = await asyncio.to_thread(self.store.pending_items, limit)
+            if not batch:
+                return done
+            for item_id, item in batch:
+                done.append(await self.process(item_id, item))
+            if len(batch) < limit:
+                return done
+
+    async def process(self, item_id: int, item: Item) -> Processed:
+        item = await self._fetch_article(item)
+        item = await asyncio.to_thread(self.host.enrich, item)
+        item = dataclasses.replace(item, html=None)
+        t0 = time.perf_counter()
+        classification = await asyncio.to_thread(self.host.classify, item)
+        self._emit(
+            "classify",
+            duration=time.perf_counter() - t0,
+            relevant=bool(classification and classification.relevant),
+        )
+        alerts = await asyncio.to_thread(self._decide_and_commit, item_id, item, classification)
+        return Processed(item_id, item, classification, alerts)
+
+    async def _fetch_article(self, item: Item) -> Item:
+        feed = self.config.feed(item.feed) if item.feed else None
+        if feed is None or not feed.fulltext or not item.url:
+            return item
+        if len(item.text) >= self.config.fetch.fulltext_min_chars:
+            return item
+        result = await self.fetcher.fetch_article(item.url, allow_private=feed.allow_private)
+        if result.ok and result.body:
+            html = result.body.decode(_charset(result.headers), errors="replace")
+            return dataclasses.replace(item, html=html)
+        return dataclasses.replace(
+            item, meta={**item.meta, "extraction_error": result.error or "empty page"}
+        )
+
+    def _decide_and_commit(self, item_id: int, item: Item, c: Classification | None) -> list[int]:
+        now = self.clock()
+        if c is None or not c.relevant:
+            return self.store.commit_classification(item_id, item, c, None, [], now)
+        threshold = self.config.classifier.type_threshold
+        window = timedelta(seconds=self.config.stories.window)
+        candidates = self.store.story_candidates(
+            item.meta.get("canonical_url"),
+            now - window - timedelta(days=30),
+            event_window(c, window),
+        )
+        story = find_story(candidates, item, c, window, threshold, now)
+        in_story = self.store.story_item_ids(story.id) if story else []
+        kind, gained = alert_kind(story, in_story, item_id, c, threshold)
+        alerts: list[NewAlert] = []
+        if kind is not None:
+            meta: dict[str, object] = {}
+            if gained:
+                meta = {
+                    "gained_types": gained,
+                    "previous_types": list(story.types) if story else [],
+                }
+            for route in self.config.effective_routes():
+                if route_matches(route, item, c, threshold):
+                    alerts.append(
+                        NewAlert(
+                            route=route.name,
+                            kind=kind,
+                            notifiers=tuple(route.notifiers),
+                            due_at=due_at(route, now),
+                            digest=route.mode == "digest",
+                            meta=meta,
+                        )
+                    )
+        return self.store.commit_classification(item_id, item, c, story, alerts, now)
+
+
+def _charset(headers: dict[str, str] | object) -> str:
+    content_type = getattr(headers, "get", lambda *_: "")("content-type", "") or ""
+    for part in content_type.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip("\"'")
+    return "utf-8"

@@ -1,0 +1,168 @@
+"""The store interface: what the pipeline, the outbox worker and `monitor status` need.
+
+Plain rows in, plain rows out. Every method is one transaction, so an implementation
+on PostgreSQL (several daemons on one database) can satisfy it without new semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from monitor.models import Alert, Classification, Item
+
+
+class ItemChange(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    SEEN = "seen"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    name: str
+    configured_url: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    enabled: bool
+    disabled_reason: str | None
+    next_poll_at: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    items_seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """One poll of one feed and the fetch state it leaves behind."""
+
+    started_at: datetime
+    duration: float
+    status: int | None = None
+    nbytes: int = 0
+    new_items: int = 0
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    disable_reason: str | None = None
+    next_poll_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """What the store keeps of a feed entry (see `monitor.parse.Entry`)."""
+
+    key: str
+    canonical_url: str | None
+    url: str | None
+    title: str
+    summary: str
+    text: str
+    published: datetime
+    content_hash: str
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    id: int
+    first_item_id: int | None
+    canonical_url: str | None
+    primary_type: str | None
+    types: tuple[str, ...]
+    actors: tuple[str, ...]
+    event_date: date | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert to write with a classification: one row per (story, route), one
+    delivery per notifier of the route, due at `due_at` (now, or the next digest)."""
+
+    route: str
+    kind: str
+    notifiers: tuple[str, ...]
+    due_at: datetime
+    digest: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A pending delivery joined with everything a notifier needs."""
+
+    id: int
+    notifier: str
+    digest: bool
+    attempts: int
+    status: str
+    alert: Alert
+
+
+class Store(Protocol):
+    """Durable state. Implementations: `SqlStore` (SQLite; PostgreSQL-ready)."""
+
+    where: str
+
+    def close(self) -> None: ...
+
+    # feeds
+    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> dict[str, FeedRow]: ...
+    def feed(self, name: str) -> FeedRow | None: ...
+    def feeds(self) -> list[FeedRow]: ...
+    def record_poll(self, feed_id: int, poll: PollRecord) -> None: ...
+    def recent_polls(self, feed_id: int, limit: int = 10) -> list[dict[str, Any]]: ...
+
+    # items
+    def upsert_entry(
+        self, feed_id: int, entry: EntryRecord, fetched_at: datetime
+    ) -> tuple[int, ItemChange]: ...
+    def pending_items(self, limit: int = 100) -> list[tuple[int, Item]]: ...
+    def item_count(self) -> int: ...
+
+    # classification, stories, outbox
+    def story_candidates(
+        self, canonical_url: str | None, since: datetime, event_dates: tuple[date, date] | None
+    ) -> list[StoryRow]: ...
+    def story_item_ids(self, story_id: int) -> list[int]: ...
+    def commit_classification(
+        self,
+        item_id: int,
+        item: Item,
+        classification: Classification | None,
+        story: StoryRow | None,
+        alerts: Sequence[NewAlert],
+        now: datetime,
+    ) -> list[int]: ...
+
+    def due_deliveries(
+        self, now: datetime, limit: int = 100, *, flush_digests: bool = False
+    ) -> list[DeliveryRow]: ...
+    def mark_sending(self, delivery_ids: Sequence[int]) -> None: ...
+    def record_delivery(
+        self,
+        delivery_ids: Sequence[int],
+        *,
+        ok: bool,
+        now: datetime,
+        detail: str = "",
+        external_id: str | None = None,
+        next_attempt_at: datetime | None = None,
+        dead: bool = False,
+        duration: float = 0.0,
+    ) -> None: ...
+    def recover_inflight(self) -> int: ...
+    def delivery_counts(self) -> dict[str, int]: ...
+    def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def is_writable(self) -> bool: ...

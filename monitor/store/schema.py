@@ -1,0 +1,209 @@
+"""The tables, as SQLAlchemy Core metadata. Changes go through `migrations.py`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend stores."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("configured_url", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("next_poll_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("failing_since", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("items_seen", Integer, nullable=False, default=0),
+)
+
+polls = Table(
+    "polls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("status", Integer),
+    Column("duration", Float, nullable=False),
+    Column("nbytes", Integer, nullable=False, default=0),
+    Column("new_items", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_polls_feed_started", "feed_id", "started_at"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),
+    Column("canonical_url", Text),
+    Column("url", Text),
+    Column("title", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("language", String(16)),
+    Column("published_at", UTCDateTime),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
+    Column("state", String(16), nullable=False, default="new"),
+    Column("meta", JSON, nullable=False, default=dict),
+    Index("ix_items_canonical_url", "canonical_url"),
+    Index("ix_items_state", "state"),
+)
+
+item_sources = Table(
+    "item_sources",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+)
+
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("relevant", Boolean, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("primary_type", String(32)),
+    Column("types", JSON, nullable=False),
+    Column("actors", JSON, nullable=False),
+    Column("organisations", JSON, nullable=False),
+    Column("places", JSON, nullable=False),
+    Column("event_date", Date),
+    Column("direction", String(16)),
+    Column("status", String(16)),
+    Column("language", String(16)),
+    Column("evidence", JSON, nullable=False),
+    Column("plugins", JSON, nullable=False),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
+    Column("classified_at", UTCDateTime, nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("first_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+    Column("canonical_url", Text),
+    Column("primary_type", String(32)),
+    Column("types", JSON, nullable=False),
+    Column("actors", JSON, nullable=False),
+    Column("event_date", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_stories_event_date", "event_date"),
+    Index("ix_stories_created", "created_at"),
+)
+
+story_items = Table(
+    "story_items",
+    metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("dedupe_key", Text, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("meta", JSON, nullable=False, default=dict),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("notifier", String(200), nullable=False),
+    Column("digest", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("external_id", Text),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("alert_id", "notifier", name="uq_delivery_alert_notifier"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text),
+    Column("duration", Float, nullable=False, default=0.0),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("route", String(200), primary_key=True),
+    Column("notifier", String(200), primary_key=True),
+    Column("external_id", Text, nullable=False),
+)
