@@ -300,10 +300,19 @@ class Fetcher:
 
         redirects = 0
         while True:
-            if not _is_http(current):
-                return result(f"unsupported URL {current!r}: only http and https are fetched")
-            if guard is not None and (refusal := await guard(current)) is not None:
-                return result(refusal)
+            if (problem := _url_problem(current)) is not None:
+                return result(problem)
+            if guard is not None:
+                try:
+                    async with asyncio.timeout(self.settings.connect_timeout):
+                        refusal = await guard(current)
+                except TimeoutError:
+                    refusal = (
+                        f"refused {current}: resolving its host timed out after "
+                        f"{_seconds(self.settings.connect_timeout)}"
+                    )
+                if refusal is not None:
+                    return result(refusal)
             remaining = self.settings.total_timeout - spent
             hop = None
             seen.clear()
@@ -323,7 +332,8 @@ class Fetcher:
                 return result(
                     f"timed out after {_seconds(self.settings.total_timeout)} in total"
                 )
-            except (httpx.HTTPError, httpx.InvalidURL, OSError, zlib.error) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, zlib.error, ValueError) as exc:
+                # ValueError covers UnicodeError, e.g. idna's refusal of a host name.
                 hop = seen[-1] if seen else None
                 return result(self._describe(exc))
 
@@ -455,6 +465,8 @@ class Fetcher:
             return f"invalid URL: {exc}"
         if isinstance(exc, zlib.error):
             return f"corrupt compressed body: {exc}"
+        if isinstance(exc, UnicodeError):
+            return f"invalid host name: {exc}"
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
@@ -485,12 +497,17 @@ def _reason(status: int) -> str:
         return ""
 
 
-def _is_http(url: str) -> bool:
+def _url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"invalid URL {url!r}: {exc}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"unsupported URL {url!r}: only http and https are fetched"
+    if not parts.hostname:
+        return f"invalid URL {url!r}: no host"
+    return None
 
 
 def _without_fragment(url: str) -> str:

@@ -225,8 +225,7 @@ def _entry(
     guid = (raw.get("id") or "").strip() or None
     link = _link(raw, feed_url)
     title = html_to_text(raw.get("title"))
-    summary = html_to_text(raw.get("summary"))
-    content = _content(raw)
+    summary, content = _summary_and_content(raw)
     if not (guid or link or title or summary or content):
         return None
     published, from_feed = _published(raw, fetched_at)
@@ -268,12 +267,18 @@ def _link(raw: Mapping[str, Any], feed_url: str) -> str | None:
     return None
 
 
-def _content(raw: Mapping[str, Any]) -> str:
-    """Text of the longest body the entry offers (full content or summary)."""
+def _summary_and_content(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """The summary as one line, and the text (with paragraphs) of the longest body the
+    entry offers: full content or summary. Each body is converted once."""
+    summary_html = raw.get("summary") or ""
+    summary_text = html_to_text(summary_html, keep_paragraphs=True)
     bodies = [c.get("value") or "" for c in raw.get("content") or () if isinstance(c, Mapping)]
-    bodies.append(raw.get("summary") or "")
-    longest = max(bodies, key=len)
-    return html_to_text(longest, keep_paragraphs=True)
+    longest = max(bodies, key=len, default="")
+    if len(longest) > len(summary_html):
+        content = html_to_text(longest, keep_paragraphs=True)
+    else:
+        content = summary_text
+    return " ".join(summary_text.split()), content
 
 
 def _published(raw: Mapping[str, Any], fetched_at: datetime) -> tuple[datetime, bool]:
@@ -283,7 +288,8 @@ def _published(raw: Mapping[str, Any], fetched_at: datetime) -> tuple[datetime, 
         if not parsed:
             continue
         try:
-            when = datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = parsed[:6]
+            when = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
         except (TypeError, ValueError, OverflowError):
             continue
         if when > fetched_at + FUTURE_TOLERANCE:

@@ -230,8 +230,7 @@ class Pipeline:
             return item
         result = await self.fetcher.fetch_article(item.url, allow_private=feed.allow_private)
         if result.ok and result.body:
-            html = result.body.decode(_charset(result.headers), errors="replace")
-            return dataclasses.replace(item, html=html)
+            return dataclasses.replace(item, html=result.text)
         return dataclasses.replace(
             item, meta={**item.meta, "extraction_error": result.error or "empty page"}
         )
@@ -272,11 +271,3 @@ class Pipeline:
                     )
         return self.store.commit_classification(item_id, item, c, story, alerts, now)
 
-
-def _charset(headers: dict[str, str] | object) -> str:
-    content_type = getattr(headers, "get", lambda *_: "")("content-type", "") or ""
-    for part in content_type.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "charset" and value:
-            return value.strip("\"'")
-    return "utf-8"

@@ -5,6 +5,12 @@ Load order: built-ins (the `plugins` package), installed entry points (group
 first exception, so for every per-item hook the host calls each implementation itself:
 it times it, enforces a budget, validates the result, logs failures with the plugin's
 name, counts them and carries on with the others.
+
+A call that exceeds its budget keeps running in its worker thread (Python cannot kill a
+thread), so the host bounds the damage: a plugin with `max_stuck` calls still running
+is skipped until one returns, a plugin that times out `suspend_after` times in a row is
+suspended for `suspend_for` seconds, and the workers are daemon threads, so a call that
+never returns cannot keep the process alive at exit.
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ import importlib
 import logging
 import math
 import os
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import metadata
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -46,11 +56,17 @@ BUILTINS = (
     "webhook",
 )
 ENRICHABLE = {"title", "text", "summary", "language", "published", "meta"}
+#: Per-item hooks: called through the worker threads, timed, validated.
+ITEM_HOOKS = ("monitor_enrich", "monitor_classify")
 
 
 @dataclass
 class PluginInfo:
-    """What `monitor plugins` shows of one plugin."""
+    """What `monitor plugins` shows of one plugin.
+
+    `status` is "loaded", "failed" (with the reason in `error`), "disabled" (config or
+    environment) or "suspended" (timed out too often; retried after a pause).
+    """
 
     name: str
     origin: str
@@ -63,8 +79,24 @@ class PluginInfo:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class _Health:
+    """How one plugin's per-item calls have been going."""
+
+    timeouts_in_a_row: int = 0
+    stuck: int = 0
+    suspended_until: float = 0.0
+
+
 class PluginHost:
     """The pluggy manager plus isolation, validation and combination of results."""
+
+    #: Time-outs in a row after which a plugin is suspended.
+    suspend_after = 3
+    #: Seconds a suspended plugin is left out before it is tried again.
+    suspend_for = 300.0
+    #: Calls of one plugin still running past their budget; beyond this it is skipped.
+    max_stuck = 2
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
@@ -72,8 +104,11 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.errors: Counter[str] = Counter()
-        self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="plugin")
+        self.skipped: Counter[str] = Counter()
         self.on_error: Callable[[str, str], None] | None = None
+        self._health: dict[str, _Health] = {}
+        self._lock = threading.Lock()
+        self._workers: _Workers | None = None
 
     # --- loading -----------------------------------------------------------------
 
@@ -123,39 +158,59 @@ class PluginHost:
     # --- lifecycle hooks ---------------------------------------------------------
 
     def startup(self) -> None:
-        self._call_all("monitor_startup", config=self.config)
+        """Call every `monitor_startup`; a plugin that raises is marked failed and
+        unregistered (its other hooks are no longer called), the others still start."""
+        for impl in self._impls("monitor_startup"):
+            try:
+                _call(impl, {"config": self.config})
+            except Exception as exc:
+                name = impl.plugin_name
+                reason = f"monitor_startup raised {type(exc).__name__}: {exc}"
+                self._plugin_error(name, reason)
+                info = self.infos.get(name)
+                plugin = self.pm.get_plugin(name)
+                if plugin is not None:
+                    self.pm.unregister(plugin)
+                if info is not None:
+                    info.status, info.error = "failed", reason
 
     def shutdown(self) -> None:
         self._call_all("monitor_shutdown")
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     def _call_all(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         results = []
-        for impl in getattr(self.pm.hook, hook).get_hookimpls()[::-1]:
+        for impl in self._impls(hook):
             try:
                 results.append((impl.plugin_name, _call(impl, kwargs)))
             except Exception as exc:
                 self._plugin_error(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}")
         return results
 
+    def _impls(self, hook: str) -> list[Any]:
+        """A hook's implementations in load order (pluggy keeps them last-registered first)."""
+        return list(getattr(self.pm.hook, hook).get_hookimpls()[::-1])
+
     # --- per item ------------------------------------------------------------------
 
     def enrich(self, item: Item) -> Item:
         """Run every enricher in order, each on the item as the previous left it."""
-        for impl in self.pm.hook.monitor_enrich.get_hookimpls()[::-1]:
+        for impl in self._impls("monitor_enrich"):
             result = self._timed(impl, {"item": item}, "monitor_enrich")
             if result is None:
                 continue
             try:
                 item = _apply_enrichment(item, result)
-            except PluginError as exc:
-                self._plugin_error(impl.plugin_name, str(exc))
+            except ValueError as exc:
+                self._plugin_error(impl.plugin_name, f"monitor_enrich: {exc}")
         return item
 
     def classifications(self, item: Item) -> list[Classification]:
         """Every classifier's valid result for `item`; failures are logged and skipped."""
         results = []
-        for impl in self.pm.hook.monitor_classify.get_hookimpls()[::-1]:
+        for impl in self._impls("monitor_classify"):
             result = self._timed(impl, {"item": item}, "monitor_classify")
             if result is None:
                 continue
@@ -173,27 +228,95 @@ class PluginHost:
         return combine(self.classifications(item), self.config.classifier)
 
     def _timed(self, impl: Any, kwargs: dict[str, Any], hook: str) -> Any:
+        """Call one implementation in a worker thread within the budget; None on failure."""
+        name = impl.plugin_name
+        if not self._available(name, hook):
+            return None
         budget = self.config.classifier.timeout
         started = time.perf_counter()
-        future = self._pool.submit(_call, impl, kwargs)
+        future = self._pool().submit(_call, impl, kwargs)
         try:
             result = future.result(timeout=budget)
-        except concurrent.futures.TimeoutError:
-            self._plugin_error(impl.plugin_name, f"{hook} exceeded its {budget:g} s budget")
+        except BaseException as exc:
+            if not future.done():  # the budget ran out (or we were interrupted)
+                if not isinstance(exc, TimeoutError):
+                    raise
+                self._timed_out(name, hook, budget, future)
+                return None
+            if not isinstance(exc, Exception):
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+            self._plugin_error(name, f"{hook} raised {type(exc).__name__}: {exc}")
+            self._health_of(name).timeouts_in_a_row = 0
             return None
-        except Exception as exc:
-            self._plugin_error(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}")
-            return None
+        self._health_of(name).timeouts_in_a_row = 0
         elapsed = time.perf_counter() - started
         if elapsed > budget / 2:
             log.warning(
-                "plugin %s: slow %s (%.2f s)",
-                impl.plugin_name,
+                "plugin %s: slow %s (%.2f s of a %g s budget)",
+                name,
                 hook,
                 elapsed,
-                extra={"plugin": impl.plugin_name},
+                budget,
+                extra={"plugin": name},
             )
         return result
+
+    def _available(self, name: str, hook: str) -> bool:
+        """False while `name` is suspended or has too many calls still running."""
+        health = self._health.get(name)
+        if health is None:
+            return True
+        if health.suspended_until:
+            if time.monotonic() < health.suspended_until:
+                self.skipped[name] += 1
+                return False
+            health.suspended_until = 0.0
+            health.timeouts_in_a_row = self.suspend_after - 1  # one more time-out: again
+            info = self.infos.get(name)
+            if info is not None and info.status == "suspended":
+                info.status, info.error = "loaded", None
+            log.warning("plugin %s: suspension over, trying it again", name)
+        if health.stuck >= self.max_stuck:
+            self.skipped[name] += 1
+            self._plugin_error(
+                name, f"{hook} skipped: {health.stuck} earlier call(s) still running"
+            )
+            return False
+        return True
+
+    def _timed_out(self, name: str, hook: str, budget: float, future: Any) -> None:
+        health = self._health_of(name)
+        with self._lock:
+            health.stuck += 1
+            health.timeouts_in_a_row += 1
+        future.add_done_callback(lambda _: self._unstick(health))
+        self._plugin_error(name, f"{hook} exceeded its {budget:g} s budget")
+        if health.timeouts_in_a_row >= self.suspend_after and not health.suspended_until:
+            health.suspended_until = time.monotonic() + self.suspend_for
+            reason = (
+                f"suspended for {self.suspend_for:g} s after "
+                f"{health.timeouts_in_a_row} time-outs in a row"
+            )
+            log.error("plugin %s: %s", name, reason, extra={"plugin": name})
+            info = self.infos.get(name)
+            if info is not None:
+                info.status, info.error = "suspended", reason
+
+    def _unstick(self, health: _Health) -> None:
+        with self._lock:
+            health.stuck -= 1
+
+    def _health_of(self, name: str) -> _Health:
+        return self._health.setdefault(name, _Health())
+
+    def _pool(self) -> _Workers:
+        """The workers, sized so that every plugin's stuck calls still leave room."""
+        plugins = {impl.plugin_name for hook in ITEM_HOOKS for impl in self._impls(hook)}
+        size = max(4, (self.max_stuck + 1) * len(plugins))
+        if self._workers is None:
+            self._workers = _Workers(size)
+        self._workers.size = max(self._workers.size, size)
+        return self._workers
 
     def _plugin_error(self, name: str, message: str) -> None:
         log.error("plugin %s: %s", name, message, extra={"plugin": name})
@@ -217,6 +340,52 @@ class PluginHost:
                     )
                 kinds[kind], owners[kind] = factory, name
         return kinds
+
+
+class _Workers:
+    """A pool of daemon threads that grows up to `size`: unlike ThreadPoolExecutor's
+    workers, a plugin call that never returns does not block the interpreter's exit."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = threading.Semaphore(0)
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._tasks.put((future, fn, args))
+        if not self._idle.acquire(blocking=False):
+            with self._lock:
+                if len(self._threads) < self.size:
+                    thread = threading.Thread(
+                        target=self._work, name=f"plugin-{len(self._threads)}", daemon=True
+                    )
+                    self._threads.append(thread)
+                    thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, fn, args = task
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+            del task, future
+            self._idle.release()
+
+    def shutdown(self) -> None:
+        """Let idle workers end; a worker stuck in a call ends when (if) the call does."""
+        with self._lock:
+            for _ in self._threads:
+                self._tasks.put(None)
+            self._threads = []
 
 
 def build_host(
@@ -268,19 +437,26 @@ def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
 
 
 def _apply_enrichment(item: Item, changes: Any) -> Item:
+    """`item` with `changes` applied; ValueError says why they are not acceptable."""
     if not isinstance(changes, Mapping):
-        raise PluginError("", f"monitor_enrich must return a mapping, got {type(changes).__name__}")
+        raise ValueError(f"expected a mapping of fields, got {type(changes).__name__}")
     unknown = set(changes) - ENRICHABLE
     if unknown:
-        raise PluginError("", f"monitor_enrich returned unknown field(s) {sorted(unknown)}")
+        raise ValueError(
+            f"unknown field(s) {sorted(unknown)}; expected some of {sorted(ENRICHABLE)}"
+        )
     updates = dict(changes)
     if "meta" in updates:
         if not isinstance(updates["meta"], Mapping):
-            raise PluginError("", "monitor_enrich meta must be a mapping")
-        updates["meta"] = {**item.meta, **updates["meta"]}
+            raise ValueError("meta must be a mapping")
+        updates["meta"] = MappingProxyType({**item.meta, **updates["meta"]})
     for key in ("title", "text", "summary"):
         if key in updates and not isinstance(updates[key], str):
-            raise PluginError("", f"monitor_enrich {key} must be a string")
+            raise ValueError(f"{key} must be a string, got {type(updates[key]).__name__}")
+    if updates.get("language") is not None and not isinstance(updates["language"], str):
+        raise ValueError("language must be a string or None")
+    if updates.get("published") is not None and not isinstance(updates["published"], datetime):
+        raise ValueError("published must be a datetime or None")
     return dataclasses.replace(item, **updates)
 
 
@@ -288,6 +464,8 @@ def validate_classification(c: Any) -> str | None:
     """Why `c` is not a well-formed Classification, or None when it is."""
     if not isinstance(c, Classification):
         return f"expected a Classification, got {type(c).__name__}"
+    if not isinstance(c.relevant, bool):
+        return f"relevant must be True or False, got {c.relevant!r}"
     if not _unit(c.score):
         return f"score {c.score!r} is outside 0..1"
     if not isinstance(c.types, Mapping):
@@ -303,10 +481,14 @@ def validate_classification(c: Any) -> str | None:
         return f"unknown direction {c.direction!r}"
     if c.status is not None and c.status not in STATUSES:
         return f"unknown status {c.status!r}"
-    if not all(isinstance(e, Evidence) for e in c.evidence):
+    if isinstance(c.evidence, str) or not all(isinstance(e, Evidence) for e in c.evidence):
         return "evidence must hold Evidence values"
-    if not all(isinstance(a, str) for a in (*c.actors, *c.places, *c.organisations)):
-        return "actors, places and organisations must be strings"
+    for attribute in ("actors", "places", "organisations", "explanation"):
+        values = getattr(c, attribute)
+        if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            return f"{attribute} must be a tuple of strings"
+    if c.event_date is not None and not isinstance(c.event_date, date):
+        return f"event_date must be a date, got {type(c.event_date).__name__}"
     return None
 
 
@@ -317,23 +499,34 @@ def _unit(x: Any) -> bool:
 
 
 def combine(results: list[Classification], settings: ClassifierConfig) -> Classification | None:
-    """One Classification from several: per-type and overall scores by `combine`
-    (max, mean or weighted_mean with `weights`), relevance also requiring every plugin
-    in `required` to find the item relevant; descriptive fields from the strongest."""
+    """One Classification from several classifiers' results.
+
+    - per-type scores and the overall score merge by `settings.combine`: "max", "mean",
+      or "weighted_mean" with `settings.weights` (plugin name -> weight, default 1.0);
+      a classifier that abstained (returned None) takes no part;
+    - relevant: the merged score reaches `relevance_threshold` and every plugin named in
+      `required` answered and found the item relevant;
+    - primary: the strongest result's primary if it is still reported, else the
+      highest merged type at or above `type_threshold`;
+    - actors, organisations, places, evidence and explanation: the union, in order;
+    - event_date, direction, status, language: from the strongest result that gives one.
+    """
     if not results:
         return None
     if len(results) == 1 and not settings.required:
         only = results[0]
         relevant = only.relevant and only.score >= settings.relevance_threshold
         return dataclasses.replace(only, relevant=relevant)
-    weights = [settings.weights.get(r.plugin, 1.0) for r in results]
+    weights = [max(0.0, settings.weights.get(r.plugin, 1.0)) for r in results]
 
     def merge(values: list[float]) -> float:
         if settings.combine == "max":
             return max(values)
         if settings.combine == "mean":
             return sum(values) / len(values)
-        total = sum(weights) or 1.0
+        total = sum(weights)
+        if not total:
+            return 0.0
         return sum(v * w for v, w in zip(values, weights, strict=True)) / total
 
     types = {t: merge([r.types.get(t, 0.0) for r in results]) for t in CONTACT_TYPES}
@@ -343,13 +536,18 @@ def combine(results: list[Classification], settings: ClassifierConfig) -> Classi
         by_plugin.get(p) is not None and by_plugin[p].relevant for p in settings.required
     )
     relevant = required_ok and score >= settings.relevance_threshold
-    best = max(results, key=lambda r: r.score)
+    ranked = sorted(results, key=lambda r: r.score, reverse=True)
+    best = ranked[0]
     reported = {t: s for t, s in types.items() if s >= settings.type_threshold}
     primary = (
         best.primary
         if best.primary in reported
         else (max(reported, key=lambda k: reported[k]) if reported else None)
     )
+
+    def first(attribute: str) -> Any:
+        return next((v for r in ranked if (v := getattr(r, attribute)) is not None), None)
+
     return dataclasses.replace(
         best,
         relevant=relevant,
@@ -359,7 +557,12 @@ def combine(results: list[Classification], settings: ClassifierConfig) -> Classi
         actors=tuple(dict.fromkeys(a for r in results for a in r.actors)),
         places=tuple(dict.fromkeys(p for r in results for p in r.places)),
         organisations=tuple(dict.fromkeys(o for r in results for o in r.organisations)),
+        event_date=first("event_date"),
+        direction=first("direction"),
+        status=first("status"),
+        language=first("language"),
         evidence=tuple(e for r in results for e in r.evidence),
+        explanation=tuple(line for r in results for line in r.explanation),
         plugin="+".join(r.plugin for r in results),
         plugin_version="",
     )

@@ -1,4 +1,4 @@
-"""What every notifier shares: one view of an alert, text helpers, and option checking.
+"""What every notifier shows: one view of an alert, and text helpers.
 
 Console, Slack, email and webhook all build from `view()` so that they say the same
 things about an alert; each then only decides how to mark it up. Nothing here does I/O.
@@ -6,20 +6,13 @@ things about an alert; each then only decides how to mark it up. Nothing here do
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from datetime import date, datetime
 
-from pydantic import BaseModel, ValidationError
-
-from monitor.errors import ConfigError
 from monitor.models import Alert, Evidence
 from monitor.taxonomy import CONTACT_TYPES, DEFAULT_TYPE_THRESHOLD
 
@@ -150,7 +143,7 @@ class AlertView:
 
     @property
     def types_text(self) -> str:
-        """"summit 0.94 · military cooperation 0.78" (scores as 0..1, two decimals)."""
+        """ "summit 0.94 · military cooperation 0.78" (scores as 0..1, two decimals)."""
         return join(f"{type_label(t)} {s:.2f}" for t, s in self.types)
 
     @property
@@ -163,7 +156,7 @@ class AlertView:
 
     @property
     def where_when_text(self) -> str:
-        """"Pyongyang · 2024-06-19" (places, then the event date)."""
+        """ "Pyongyang · 2024-06-19" (places, then the event date)."""
         date_text = self.event_date.isoformat() if self.event_date else None
         return join([", ".join(self.places), date_text])
 
@@ -173,7 +166,7 @@ class AlertView:
 
     @property
     def source_text(self) -> str:
-        """"TASS · en · 2024-06-19 08:30 UTC"."""
+        """ "TASS · en · 2024-06-19 08:30 UTC"."""
         published = self.published.strftime("%Y-%m-%d %H:%M UTC") if self.published else None
         return join([self.feed, self.language, published])
 
@@ -249,97 +242,3 @@ def stories(alerts: Sequence[Alert]) -> list[tuple[AlertView, list[AlertView]]]:
         lead = next((v for v in views if v.kind != "followup"), views[0])
         out.append((lead, [v for v in views if v is not lead]))
     return out
-
-
-# --- options -----------------------------------------------------------------------
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_options(
-    model: type[M],
-    name: str,
-    options: Mapping[str, Any],
-    checks: Callable[[Mapping[str, Any]], list[str]] | None = None,
-) -> M:
-    """Validate a notifier's options; raise ConfigError naming every bad key at once.
-
-    Problems read `notifiers.<name>.<key>: <what was expected>`. The offending value is
-    never quoted, since it may be a secret. `checks` adds cross-key problems
-    ("key: message") computed on the raw options so that they report beside the others.
-    """
-    problems = list(checks(options)) if checks else []
-    try:
-        parsed = model.model_validate(dict(options))
-    except ValidationError as exc:
-        problems = [*_describe(exc), *problems]
-    if problems:
-        raise ConfigError("", [f"notifiers.{name}.{p}" for p in problems])
-    return parsed
-
-
-def _describe(exc: ValidationError) -> list[str]:
-    problems = []
-    for err in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(p) for p in err["loc"]) or "<options>"
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{key}: {msg}")
-    return problems
-
-
-def retry_after(value: str | None, default: float | None = None) -> float | None:
-    """Seconds from an HTTP Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return default
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    now = datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds()) if when.tzinfo else default
-
-
-# --- secrets -----------------------------------------------------------------------
-
-
-class RedactFilter(logging.Filter):
-    """Masks secret strings in log records of HTTP libraries (httpx logs every request
-    URL at INFO, and an incoming-webhook URL is a credential)."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is not ours to fix
-            return True
-        if any(s in message for s in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        return True
-
-
-def url_secrets(url: str) -> list[str]:
-    """The parts of a URL that may carry a credential: the URL, its path and its query."""
-    parts = urlsplit(url)
-    return [url, url.rstrip("/"), *(p for p in (parts.path, parts.query) if len(p) > 1)]
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret replaced by ***, for error messages built from exceptions."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text

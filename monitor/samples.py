@@ -247,8 +247,17 @@ def sample_alerts(n: int = 3, *, route: str = "default") -> list[Alert]:
         alert_id = i + 1
         if i == 1:  # the summit, reported by another outlet
             out.append(
-                _alert(_SUMMIT, "followup", alert_id=alert_id, story_id=1, route=route,
-                       title=None, url=None, feed=None, thread_ref=None)
+                _alert(
+                    _SUMMIT,
+                    "followup",
+                    alert_id=alert_id,
+                    story_id=1,
+                    route=route,
+                    title=None,
+                    url=None,
+                    feed=None,
+                    thread_ref=None,
+                )
             )
             continue
         index = 0 if i == 0 else i - 1
@@ -256,7 +265,16 @@ def sample_alerts(n: int = 3, *, route: str = "default") -> list[Alert]:
         cycle = index // len(stories)
         title = f"{story.title} ({cycle + 1})" if cycle else None
         out.append(
-            _alert(story, "new", alert_id=alert_id, story_id=index + 1, route=route,
-                   title=title, url=None, feed=None, thread_ref=None)
+            _alert(
+                story,
+                "new",
+                alert_id=alert_id,
+                story_id=index + 1,
+                route=route,
+                title=title,
+                url=None,
+                feed=None,
+                thread_ref=None,
+            )
         )
     return out

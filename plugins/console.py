@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
-from monitor.render import AlertView, parse_options, stories, truncate, type_label, view
+from monitor.notify import parse_options
+from monitor.render import AlertView, stories, truncate, type_label, view
 
 QUOTE_LIMIT = 400
 

@@ -24,19 +24,15 @@ from monitor.config import Duration
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
+from monitor.notify import RedactFilter, parse_options, retry_after, scrub, url_secrets
 from monitor.render import (
     AlertView,
-    RedactFilter,
     clean_line,
     fit,
-    parse_options,
-    retry_after,
-    scrub,
     slack_escape,
     stories,
     truncate,
     type_label,
-    url_secrets,
     view,
 )
 
@@ -98,14 +94,14 @@ class SlackOptions(BaseModel):
     @classmethod
     def _api(cls, value: str) -> str:
         if not _is_http_url(value):
-            raise ValueError("expected an http(s):// URL like \"https://slack.com/api\"")
+            raise ValueError('expected an http(s):// URL like "https://slack.com/api"')
         return value.rstrip("/")
 
     @field_validator("token")
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"[\x21-\x7e]+", value.get_secret_value()):
-            raise ValueError("expected a bot token like \"xoxb-…\"")
+            raise ValueError('expected a bot token like "xoxb-…"')
         return value
 
     @field_validator("channel")
@@ -119,7 +115,7 @@ class SlackOptions(BaseModel):
     @classmethod
     def _emoji(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r":[\w+-]+:", value):
-            raise ValueError("expected an emoji code like \":satellite:\"")
+            raise ValueError('expected an emoji code like ":satellite:"')
         return value
 
     @field_validator("timeout")

@@ -32,15 +32,8 @@ from monitor.config import Duration
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
-from monitor.render import (
-    AlertView,
-    clean_line,
-    parse_options,
-    stories,
-    truncate,
-    type_label,
-    view,
-)
+from monitor.notify import parse_options
+from monitor.render import AlertView, clean_line, stories, truncate, type_label, view
 
 SUBJECT_LIMIT = 180
 _ENCODED_WORD = re.compile(r"=\?")
@@ -209,11 +202,13 @@ class EmailNotifier:
                 f"{where}: server said {_reply(exc)}", permanent=exc.smtp_code >= 500
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(f"{where}: not supported by the server: {exc}",
-                                permanent=True) from None
+            raise DeliveryError(
+                f"{where}: not supported by the server: {exc}", permanent=True
+            ) from None
         except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(f"{where}: TLS certificate rejected: {exc.verify_message}",
-                                permanent=True) from None
+            raise DeliveryError(
+                f"{where}: TLS certificate rejected: {exc.verify_message}", permanent=True
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:  # disconnects, time-outs, refusals
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
 
@@ -221,9 +216,7 @@ class EmailNotifier:
         o = self.options
         context = ssl.create_default_context()
         if o.security == "tls":
-            return smtplib.SMTP_SSL(
-                o.host, o.effective_port, timeout=o.timeout, context=context
-            )
+            return smtplib.SMTP_SSL(o.host, o.effective_port, timeout=o.timeout, context=context)
         smtp = smtplib.SMTP(o.host, o.effective_port, timeout=o.timeout)
         try:
             if o.security == "starttls":

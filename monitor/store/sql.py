@@ -578,6 +578,13 @@ class SqlStore:
             counts = {status: int(n) for status, n in conn.execute(query)}
         return {s: counts.get(s, 0) for s in ("pending", "sending", "sent", "dead")}
 
+    def delivery_counts_by_notifier(self) -> dict[tuple[str, str], int]:
+        """{(status, notifier): count}, for the metrics endpoint."""
+        d = t.deliveries
+        query = select(d.c.status, d.c.notifier, func.count()).group_by(d.c.status, d.c.notifier)
+        with self.engine.connect() as conn:
+            return {(status, notifier): int(n) for status, notifier, n in conn.execute(query)}
+
     def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._deliveries_where(t.deliveries.c.status == "dead", limit)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip as gzip_module
 import hashlib
 import threading
-import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +54,8 @@ class FeedServer:
         self._requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._active = 0
+        self._max_active = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -155,9 +157,26 @@ class FeedServer:
     def count(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path or p.split("?", 1)[0] == path)
 
+    @property
+    def max_active(self) -> int:
+        """The most requests this server was answering at the same time."""
+        with self._lock:
+            return self._max_active
+
     def clear(self) -> None:
+        """Forget logged requests and the concurrency high-water mark."""
         with self._lock:
             self._requests.clear()
+            self._max_active = self._active
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._active += 1
+            self._max_active = max(self._max_active, self._active)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
 
     def _log(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:
@@ -187,6 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         state._log(self.path, headers)
         route = state._lookup(self.path)
+        state._enter()
         try:
             if route is None:
                 self._simple(404, b"not found\n", send_body)
@@ -197,6 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._route(route, headers, send_body)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
             self.close_connection = True
+        finally:
+            state._leave()
 
     def _simple(
         self, status: int, body: bytes, send_body: bool, extra: Mapping[str, str] | None = None
@@ -269,10 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(piece)
             self.wfile.flush()
-            if route.drip:
-                if stopping.wait(route.drip):
-                    self.close_connection = True
-                    return
+            if route.drip and stopping.wait(route.drip):
+                self.close_connection = True
+                return
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
@@ -298,8 +319,6 @@ def _pieces(data: bytes, size: int) -> Iterator[bytes]:
 
 
 def _gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    import zlib
-
     compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     for chunk in chunks:
         out = compressor.compress(chunk)

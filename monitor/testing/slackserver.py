@@ -99,7 +99,7 @@ class SlackServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -207,20 +207,20 @@ class SlackServer:
             if thread_ts is not None and thread_ts not in {m.ts for m in state.messages}:
                 return _json({"ok": False, "error": "thread_not_found"})
             ts = f"1700000000.{next(state.clock):06d}"
-            state.messages.append(SlackMessage(
-                "api" if is_api else "webhook", channel, ts, thread_ts, payload))
+            state.messages.append(
+                SlackMessage("api" if is_api else "webhook", channel, ts, thread_ts, payload)
+            )
         if is_api:
             return _json({"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}})
         return _text(200, "ok")
 
-    def _reject(self, is_api: bool, error: str, problems: list[str]) -> tuple[
-        int, dict[str, str], bytes
-    ]:
+    def _reject(
+        self, is_api: bool, error: str, problems: list[str]
+    ) -> tuple[int, dict[str, str], bytes]:
         with self._state.lock:
             self._state.rejected.append((error, problems))
         if is_api:
-            return _json({"ok": False, "error": error, "response_metadata": {
-                "messages": problems}})
+            return _json({"ok": False, "error": error, "response_metadata": {"messages": problems}})
         return _text(400, error)
 
     def _scan_mentions(self, payload: dict[str, Any]) -> None:
@@ -272,8 +272,9 @@ def _block_problems(block: Any) -> list[str]:
         elements = block.get("elements")
         if not isinstance(elements, list) or not 1 <= len(elements) <= CONTEXT_ELEMENTS:
             return [f"context needs 1 to {CONTEXT_ELEMENTS} elements"]
-        return [p for e in elements if e.get("type") != "image"
-                for p in _text_problems(e, SECTION_TEXT)]
+        return [
+            p for e in elements if e.get("type") != "image" for p in _text_problems(e, SECTION_TEXT)
+        ]
     return []
 
 
@@ -315,8 +316,13 @@ def _failure(failure: _Failure, is_api: bool) -> tuple[int, dict[str, str], byte
         status, ctype = 200, "application/json"
         body = json.dumps({"ok": False, "error": failure.error}).encode()
     else:
-        webhook_status = {"channel_not_found": 404, "no_service": 404, "is_archived": 410,
-                          "channel_is_archived": 410, "action_prohibited": 403}
+        webhook_status = {
+            "channel_not_found": 404,
+            "no_service": 404,
+            "is_archived": 410,
+            "channel_is_archived": 410,
+            "action_prohibited": 403,
+        }
         status = webhook_status.get(failure.error or "", 400)
         body, ctype = (failure.error or "").encode(), "text/plain"
     return status, {"Content-Type": ctype, **headers}, body

@@ -95,8 +95,9 @@ class SMTPServer:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                         data: Any) -> Any:
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> Any:
             user = data.login.decode() if isinstance(data.login, bytes) else data.login
             password = data.password
             if isinstance(password, bytes):
@@ -109,12 +110,19 @@ class SMTPServer:
 
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
-            kwargs = {"authenticator": authenticate, "auth_required": True,
-                      "auth_require_tls": False}
+            kwargs = {
+                "authenticator": authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
         self.port = free_port()
         self._controller = Controller(
-            _Handler(self._state), hostname=self.host, port=self.port,
-            server_hostname="mail.test", ready_timeout=5.0, **kwargs,
+            _Handler(self._state),
+            hostname=self.host,
+            port=self.port,
+            server_hostname="mail.test",
+            ready_timeout=5.0,
+            **kwargs,
         )
         self._controller.start()
         return self

@@ -11,7 +11,7 @@ longest term wins ("Corée du Sud" before "Corée"). Terms are normalised text
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,16 @@ class Matcher:
     def add_all(self, terms: Iterable[str], payload: Hashable) -> None:
         for term in terms:
             self.add(term, payload)
+
+    def inherit(self, inheritable: Callable[[Any], bool]) -> None:
+        """Give a multi-word term the inheritable payloads of its single words."""
+        for key, payloads in self._exact.items():
+            if " " not in key or not any(inheritable(p) for p in payloads):
+                continue
+            for word in key.split():
+                for p in self._exact.get(word, []):
+                    if inheritable(p) and p not in payloads:
+                        payloads.append(p)
 
     def compile(self) -> None:
         """Build the trie regex; called once, lazily."""

@@ -1,0 +1,126 @@
+"""One daemon per database: an OS-level lock on a file beside it, plus the pid file.
+
+`fcntl.flock` is released by the kernel when the process dies, however it dies, so a
+crash never leaves a stale lock behind. The lock file itself is never removed: deleting
+a locked file lets a third process lock a fresh inode while a second still waits on the
+old one. The pid file is only for operators and `monitor reload`; the lock decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from monitor.config import Config
+from monitor.errors import AlreadyRunningError
+
+
+def database_path(config: Config) -> Path | None:
+    """The SQLite file the store uses, or None for other databases and `:memory:`."""
+    url = config.store.sqlalchemy_url()
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def lock_path(config: Config) -> Path | None:
+    db = database_path(config)
+    return db.with_name(db.name + ".lock") if db is not None else None
+
+
+def pid_path(config: Config) -> Path:
+    """`daemon.pid_file`, by default beside the database (`var/monitor.db` -> `var/monitor.pid`)."""
+    if config.daemon.pid_file:
+        return Path(config.daemon.pid_file)
+    db = database_path(config)
+    return db.with_suffix(".pid") if db is not None else Path("monitor.pid")
+
+
+class DatabaseLock:
+    """Held for the daemon's lifetime; `acquire()` raises AlreadyRunningError if taken."""
+
+    def __init__(self, path: Path, database: Path) -> None:
+        self.path = path
+        self.database = database
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = _read_pid(fd)
+            os.close(fd)
+            who = f"pid {other}" if other else "another process"
+            raise AlreadyRunningError(
+                f"another monitor daemon ({who}) is already using the database "
+                f"{self.database} (lock {self.path} is held)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the last descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> DatabaseLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(path: Path) -> int | None:
+    """The pid holding the lock at `path`, or None when nobody holds it (checked by
+    trying the lock, so a stale pid left by a crash is never reported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_pid(fd) or -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_pid_file(path: Path) -> None:
+    """Write our pid atomically (rename), so a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(f"{os.getpid()}\n", encoding="ascii")
+    tmp.replace(path)
+
+
+def remove_pid_file(path: Path) -> None:
+    """Remove the pid file if it is still ours."""
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text(encoding="ascii").strip()) == os.getpid():
+            path.unlink()
+
+
+def read_pid_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
