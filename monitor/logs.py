@@ -1,7 +1,13 @@
-"""Logging set-up: readable lines on a terminal, JSON lines for log collectors."""
+"""Logging set-up: readable lines on a terminal, JSON lines for log collectors.
+
+Context travels as `extra=` fields (`log.info(..., extra={"feed": name})`): the text
+format appends them as `key=value`, the JSON format makes them keys of their own, so a
+collector can filter on `feed` or `notifier` without parsing messages.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -9,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 #: Extra fields a record may carry (`log.info(..., extra={"feed": name})`).
-CONTEXT_FIELDS = ("feed", "plugin", "notifier", "route", "story", "item")
+CONTEXT_FIELDS = ("feed", "plugin", "notifier", "route", "story", "item", "job", "phase")
+NOISY = ("httpx", "httpcore", "apscheduler", "trafilatura", "asyncio")
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,6 +64,18 @@ def setup_logging(fmt: str = "text", level: str = "INFO", stream: Any = None) ->
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "asyncio"):
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """Change the level of a running process (a config reload may change it)."""
+    logging.getLogger().setLevel(level)
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def flush() -> None:
+    """Flush every handler: called before an immediate exit skips the usual clean-up."""
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(OSError, ValueError):
+            handler.flush()

@@ -24,7 +24,7 @@ from monitor.parse import ParseError, parse_feed
 from monitor.plugin_manager import PluginHost
 from monitor.rules import due_at, route_matches
 from monitor.store.base import EntryRecord, FeedRow, ItemChange, NewAlert, PollRecord, Store
-from monitor.stories import alert_kind, event_window, find_story
+from monitor.stories import alert_kind, event_window, find_story, route_kind
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -236,38 +236,45 @@ class Pipeline:
         )
 
     def _decide_and_commit(self, item_id: int, item: Item, c: Classification | None) -> list[int]:
+        """Find the item's story and the alerts it owes each route, then commit both
+        with the classification in one transaction (the outbox)."""
         now = self.clock()
-        if c is None or not c.relevant:
-            return self.store.commit_classification(item_id, item, c, None, [], now)
         threshold = self.config.classifier.type_threshold
+        if c is None or not c.relevant:
+            return self.store.commit_classification(
+                item_id, item, c, None, [], now, type_threshold=threshold
+            )
         window = timedelta(seconds=self.config.stories.window)
-        candidates = self.store.story_candidates(
-            item.meta.get("canonical_url"),
-            now - window - timedelta(days=30),
-            event_window(c, window),
-        )
-        story = find_story(candidates, item, c, window, threshold, now)
+        story = self.store.item_story(item_id)
+        if story is None:
+            candidates = self.store.story_candidates(
+                item.meta.get("canonical_url"),
+                now - window - timedelta(days=30),
+                event_window(c, window),
+            )
+            story = find_story(candidates, item, c, window, threshold, now)
         in_story = self.store.story_item_ids(story.id) if story else []
         kind, gained = alert_kind(story, in_story, item_id, c, threshold)
+        alerted = self.store.alerted_routes(story.id) if story else set()
         alerts: list[NewAlert] = []
-        if kind is not None:
+        for route in self.config.effective_routes():
+            per_route = route_kind(kind, route.name in alerted)
+            if per_route is None or not route_matches(route, item, c, threshold):
+                continue
             meta: dict[str, object] = {}
-            if gained:
-                meta = {
-                    "gained_types": gained,
-                    "previous_types": list(story.types) if story else [],
-                }
-            for route in self.config.effective_routes():
-                if route_matches(route, item, c, threshold):
-                    alerts.append(
-                        NewAlert(
-                            route=route.name,
-                            kind=kind,
-                            notifiers=tuple(route.notifiers),
-                            due_at=due_at(route, now),
-                            digest=route.mode == "digest",
-                            meta=meta,
-                        )
-                    )
-        return self.store.commit_classification(item_id, item, c, story, alerts, now)
+            if per_route == "update" and story is not None:
+                meta = {"gained_types": gained, "previous_types": list(story.types)}
+            alerts.append(
+                NewAlert(
+                    route=route.name,
+                    kind=per_route,
+                    notifiers=tuple(route.notifiers),
+                    due_at=due_at(route, now),
+                    digest=route.mode == "digest",
+                    meta=meta,
+                )
+            )
+        return self.store.commit_classification(
+            item_id, item, c, story, alerts, now, type_threshold=threshold
+        )
 

@@ -1,16 +1,21 @@
 """Assembly: from a Config to a running set of parts (store, plugins, notifiers,
-fetcher, pipeline, deliverer), and one full cycle over every feed."""
+fetcher, pipeline, deliverer), one full cycle over every feed, and a config reload.
+
+A reload swaps everything that depends on the config and keeps the store open: it is
+prepared first (new notifiers built, options validated) so that an invalid config is
+rejected before anything running is touched, then applied in one step.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from monitor.config import Config
+from monitor.config import Config, NotifierConfig
 from monitor.deliver import Deliverer, DeliveryReport
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
@@ -21,13 +26,21 @@ from monitor.store import Store, open_store
 
 log = logging.getLogger("monitor.runtime")
 
+Observer = Callable[[str, dict[str, object]], None]
+
 
 def build_notifiers(config: Config, host: PluginHost) -> dict[str, Notifier]:
     """One notifier per `[notifiers.NAME]`; every option problem reported at once."""
+    return _build(config.notifiers, host, config.source)
+
+
+def _build(
+    specs: Mapping[str, NotifierConfig], host: PluginHost, source: str
+) -> dict[str, Notifier]:
     kinds = host.notifier_kinds()
     notifiers: dict[str, Notifier] = {}
     problems: list[str] = []
-    for name, spec in config.notifiers.items():
+    for name, spec in specs.items():
         factory = kinds.get(spec.kind)
         if factory is None:
             problems.append(
@@ -42,10 +55,17 @@ def build_notifiers(config: Config, host: PluginHost) -> dict[str, Notifier]:
         except Exception as exc:
             problems.append(f"notifiers.{name}: {spec.kind} notifier failed to start: {exc}")
     if problems:
-        for n in notifiers.values():
-            n.close()
-        raise ConfigError(config.source, problems)
+        _close_all(notifiers.values())
+        raise ConfigError(source, problems)
     return notifiers
+
+
+def _close_all(notifiers: Iterable[Notifier]) -> None:
+    for notifier in notifiers:
+        try:
+            notifier.close()
+        except Exception:
+            log.exception("closing notifier %s", getattr(notifier, "name", "?"))
 
 
 @dataclass
@@ -53,6 +73,43 @@ class CycleReport:
     polls: list[PollOutcome] = field(default_factory=list)
     processed: list[Processed] = field(default_factory=list)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+@dataclass
+class ReloadPlan:
+    """A validated new config and the parts built for it, not yet in use."""
+
+    config: Config
+    host: PluginHost | None  # a new plugin host, or None to keep the running one
+    notifiers: dict[str, Notifier]  # the complete new set (kept ones included)
+    built: list[str]  # notifiers created for this plan (closed if it is dropped)
+    restart_needed: list[str]  # sections that only a restart applies
+
+    def discard(self) -> None:
+        _close_all(self.notifiers[n] for n in self.built)
+
+
+@dataclass
+class ReloadSummary:
+    feeds_added: list[str]
+    feeds_removed: list[str]
+    feeds_changed: list[str]
+    notifiers_added: list[str]
+    notifiers_removed: list[str]
+    notifiers_changed: list[str]
+    plugins_reloaded: bool
+
+    def describe(self) -> str:
+        parts = []
+        for what, added, removed, changed in (
+            ("feed", self.feeds_added, self.feeds_removed, self.feeds_changed),
+            ("notifier", self.notifiers_added, self.notifiers_removed, self.notifiers_changed),
+        ):
+            for sign, names in (("+", added), ("-", removed), ("~", changed)):
+                parts += [f"{sign}{what} {n}" for n in names]
+        if self.plugins_reloaded:
+            parts.append("plugins reloaded")
+        return ", ".join(parts) or "no change to feeds, notifiers or plugins"
 
 
 class Runtime(AbstractAsyncContextManager["Runtime"]):
@@ -73,7 +130,11 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         self.notifiers = (
             dict(notifiers) if notifiers is not None else build_notifiers(config, self.host)
         )
-        self.store = store or open_store(config.store)
+        try:
+            self.store = store or open_store(config.store)
+        except BaseException:
+            _close_all(self.notifiers.values())
+            raise
         self.fetcher = Fetcher(config.fetch)
         self.pipeline = Pipeline(config, self.store, self.host, self.fetcher, clock)
         self.deliverer = Deliverer(self.store, self.notifiers, config.delivery, clock)
@@ -97,11 +158,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
     ) -> None:
         await self.fetcher.__aexit__(exc_type, exc, tb)
         self.host.shutdown()
-        for notifier in self.notifiers.values():
-            try:
-                notifier.close()
-            except Exception:
-                log.exception("closing notifier %s", getattr(notifier, "name", "?"))
+        _close_all(self.notifiers.values())
         self.store.close()
 
     async def cycle(self, *, flush_digests: bool = False) -> CycleReport:
@@ -113,3 +170,73 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         report.processed = await self.pipeline.process_pending()
         report.delivery = await self.deliverer.run_once(flush_digests=flush_digests)
         return report
+
+    # --- reload ----------------------------------------------------------------------
+
+    def prepare_reload(self, new: Config) -> ReloadPlan:
+        """Build what `new` needs beside the running parts; raise ConfigError (with every
+        problem) and leave the running parts untouched when it cannot be used."""
+        old = self.config
+        plugins_changed = (new.plugins, new.classifier, new.languages) != (
+            old.plugins,
+            old.classifier,
+            old.languages,
+        )
+        host = build_host(new) if plugins_changed else None
+        keep = {
+            name: self.notifiers[name]
+            for name, spec in new.notifiers.items()
+            if not plugins_changed and old.notifiers.get(name) == spec and name in self.notifiers
+        }
+        fresh = {name: spec for name, spec in new.notifiers.items() if name not in keep}
+        built = _build(fresh, host or self.host, new.source)
+        restart = ["store"] if new.store != old.store else []
+        restart += [
+            f"daemon.{key}"
+            for key in ("http", "pid_file", "log_format")
+            if getattr(new.daemon, key) != getattr(old.daemon, key)
+        ]
+        return ReloadPlan(new, host, {**keep, **built}, sorted(built), restart)
+
+    async def apply_reload(self, plan: ReloadPlan) -> ReloadSummary:
+        """Swap in the prepared parts. Call with no poll, processing or delivery running."""
+        old, new = self.config, plan.config
+        old_notifiers = self.notifiers
+        if plan.host is not None:
+            plan.host.on_error = self.host.on_error
+            self.host.shutdown()
+            self.host = plan.host
+        else:
+            self.host.config = new
+        if new.fetch != old.fetch:
+            fetcher = Fetcher(new.fetch)
+            await fetcher.__aenter__()
+            old_fetcher, self.fetcher = self.fetcher, fetcher
+            await old_fetcher.__aexit__(None, None, None)
+        await asyncio.to_thread(self.store.sync_feeds, [(f.name, f.url) for f in new.feeds])
+        pipeline_observers = list(self.pipeline.observers)
+        delivery_observers = list(self.deliverer.observers)
+        self.config = new
+        self.notifiers = plan.notifiers
+        self.pipeline = Pipeline(new, self.store, self.host, self.fetcher, self.clock)
+        self.pipeline.observers.extend(pipeline_observers)
+        self.deliverer = Deliverer(self.store, self.notifiers, new.delivery, self.clock)
+        self.deliverer.observers.extend(delivery_observers)
+        kept = {id(n) for n in plan.notifiers.values()}
+        _close_all(n for n in old_notifiers.values() if id(n) not in kept)
+        self.host.startup()
+        old_feeds = {f.name: f for f in old.feeds}
+        new_feeds = {f.name: f for f in new.feeds}
+        return ReloadSummary(
+            feeds_added=sorted(set(new_feeds) - set(old_feeds)),
+            feeds_removed=sorted(set(old_feeds) - set(new_feeds)),
+            feeds_changed=sorted(
+                n for n in set(old_feeds) & set(new_feeds) if old_feeds[n] != new_feeds[n]
+            ),
+            notifiers_added=sorted(set(new.notifiers) - set(old.notifiers)),
+            notifiers_removed=sorted(set(old.notifiers) - set(new.notifiers)),
+            notifiers_changed=sorted(
+                n for n in plan.built if n in old.notifiers and n in new.notifiers
+            ),
+            plugins_reloaded=plan.host is not None,
+        )

@@ -6,13 +6,14 @@ on PostgreSQL (several daemons on one database) can satisfy it without new seman
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from monitor.models import Alert, Classification, Item
+from monitor.taxonomy import DEFAULT_TYPE_THRESHOLD
 
 
 class ItemChange(StrEnum):
@@ -82,6 +83,9 @@ class StoryRow:
     actors: tuple[str, ...]
     event_date: date | None
     created_at: datetime
+    #: When the story's first item was published: the date to compare reports by
+    #: when they give no event date (processing time says nothing about the event).
+    first_published: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,8 @@ class Store(Protocol):
         self, canonical_url: str | None, since: datetime, event_dates: tuple[date, date] | None
     ) -> list[StoryRow]: ...
     def story_item_ids(self, story_id: int) -> list[int]: ...
+    def item_story(self, item_id: int) -> StoryRow | None: ...
+    def alerted_routes(self, story_id: int) -> set[str]: ...
     def commit_classification(
         self,
         item_id: int,
@@ -143,10 +149,17 @@ class Store(Protocol):
         story: StoryRow | None,
         alerts: Sequence[NewAlert],
         now: datetime,
+        *,
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
     ) -> list[int]: ...
 
     def due_deliveries(
-        self, now: datetime, limit: int = 100, *, flush_digests: bool = False
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        flush_digests: bool = False,
+        exclude: Collection[int] = (),
     ) -> list[DeliveryRow]: ...
     def mark_sending(self, delivery_ids: Sequence[int]) -> None: ...
     def record_delivery(
@@ -164,5 +177,6 @@ class Store(Protocol):
     def recover_inflight(self) -> int: ...
     def delivery_counts(self) -> dict[str, int]: ...
     def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def retry_dead_letters(self, now: datetime, ids: Sequence[int] | None = None) -> int: ...
     def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]: ...
     def is_writable(self) -> bool: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from monitor.store.base import (
     StoryRow,
 )
 from monitor.store.migrations import migrate
+from monitor.taxonomy import DEFAULT_TYPE_THRESHOLD
 
 
 def open_store(config: StoreConfig) -> SqlStore:
@@ -275,7 +276,7 @@ class SqlStore:
             )
         recent = and_(*conds)
         where = or_(t.stories.c.canonical_url == canonical_url, recent) if canonical_url else recent
-        query = select(t.stories).where(where).order_by(t.stories.c.id).limit(500)
+        query = _stories_query().where(where).order_by(t.stories.c.id).limit(500)
         with self.engine.connect() as conn:
             return [_story(r) for r in conn.execute(query)]
 
@@ -283,6 +284,29 @@ class SqlStore:
         query = select(t.story_items.c.item_id).where(t.story_items.c.story_id == story_id)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
+
+    def item_story(self, item_id: int) -> StoryRow | None:
+        """The story an item already belongs to: an item processed again (its text was
+        edited) stays in its story instead of being matched, and maybe alerting, anew."""
+        own = (
+            select(t.story_items.c.story_id)
+            .where(t.story_items.c.item_id == item_id)
+            .order_by(t.story_items.c.story_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = _stories_query().where(t.stories.c.id == own)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _story(row) if row else None
+
+    def alerted_routes(self, story_id: int) -> set[str]:
+        """Routes that already hold a first ("new") alert for this story."""
+        query = select(t.alerts.c.route).where(
+            t.alerts.c.story_id == story_id, t.alerts.c.kind == "new"
+        )
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def commit_classification(
         self,
@@ -292,6 +316,8 @@ class SqlStore:
         story: StoryRow | None,
         alerts: Sequence[NewAlert],
         now: datetime,
+        *,
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
     ) -> list[int]:
         """In ONE transaction: the enriched item, its classification, its story and the
         alerts it owes (the outbox). Alerts whose dedupe key exists are skipped.
@@ -315,7 +341,9 @@ class SqlStore:
                 return written
             story_id = None
             if classification.relevant:
-                story_id = self._attach_story(conn, item_id, item, classification, story, now)
+                story_id = self._attach_story(
+                    conn, item_id, item, classification, story, now, type_threshold
+                )
             values = _classification_values(classification) | {
                 "story_id": story_id,
                 "classified_at": now,
@@ -369,8 +397,9 @@ class SqlStore:
         classification: Classification,
         story: StoryRow | None,
         now: datetime,
+        type_threshold: float,
     ) -> int:
-        types = sorted(classification.reported_types())
+        types = sorted(classification.reported_types(type_threshold))
         if story is None:
             story_id = conn.execute(
                 t.stories.insert().values(
@@ -390,6 +419,7 @@ class SqlStore:
                 update(t.stories)
                 .where(t.stories.c.id == story_id)
                 .values(
+                    primary_type=story.primary_type or classification.primary,
                     types=sorted(set(story.types) | set(types)),
                     actors=sorted(set(story.actors) | set(classification.actors)),
                     event_date=story.event_date or classification.event_date,
@@ -405,14 +435,42 @@ class SqlStore:
         return int(story_id)
 
     def due_deliveries(
-        self, now: datetime, limit: int = 100, *, flush_digests: bool = False
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        flush_digests: bool = False,
+        exclude: Collection[int] = (),
     ) -> list[DeliveryRow]:
-        """Pending deliveries due by `now`; with `flush_digests`, every digest delivery
-        not yet attempted too (a one-shot run sends its digest at the end)."""
+        """Pending deliveries due by `now`, oldest first; with `flush_digests`, every
+        digest delivery not yet attempted too (a one-shot run sends its digest at the end).
+
+        An immediate update or follow-up waits while the first ("new") message of its
+        story on the same route and notifier is still pending or in flight: it must
+        thread under that message, whose reference exists only once it is sent (or is
+        dead-lettered, after which the follow-up goes out on its own).
+        `exclude`: deliveries the caller already tried in this pass."""
         d, a = t.deliveries, t.alerts
         due = d.c.next_attempt_at <= now
         if flush_digests:
             due = or_(due, and_(d.c.digest.is_(True), d.c.attempts == 0))
+        first_d, first_a = t.deliveries.alias("first_d"), t.alerts.alias("first_a")
+        first_unsent = (
+            select(first_d.c.id)
+            .select_from(first_d.join(first_a, first_d.c.alert_id == first_a.c.id))
+            .where(
+                first_a.c.story_id == a.c.story_id,
+                first_a.c.route == a.c.route,
+                first_a.c.kind == "new",
+                first_d.c.notifier == d.c.notifier,
+                first_d.c.status.in_(["pending", "sending"]),
+            )
+            .exists()
+        )
+        waiting = and_(a.c.kind != "new", d.c.digest.is_(False), first_unsent)
+        conds = [d.c.status == "pending", due, ~waiting]
+        if exclude:
+            conds.append(d.c.id.not_in(list(exclude)))
         query = (
             select(
                 d.c.id.label("delivery_id"),
@@ -429,7 +487,7 @@ class SqlStore:
                 a.c.meta.label("alert_meta"),
             )
             .select_from(d.join(a, d.c.alert_id == a.c.id))
-            .where(d.c.status == "pending", due)
+            .where(*conds)
             .order_by(d.c.next_attempt_at, d.c.id)
             .limit(limit)
         )
@@ -588,6 +646,18 @@ class SqlStore:
     def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._deliveries_where(t.deliveries.c.status == "dead", limit)
 
+    def retry_dead_letters(self, now: datetime, ids: Sequence[int] | None = None) -> int:
+        """Give dead-lettered deliveries (all, or these ids) a fresh set of attempts,
+        due now; returns how many were revived. Their history stays in `attempts`."""
+        d = t.deliveries
+        cond = d.c.status == "dead"
+        if ids is not None:
+            cond = and_(cond, d.c.id.in_(list(ids)))
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(d).where(cond).values(status="pending", attempts=0, next_attempt_at=now)
+            ).rowcount
+
     def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._deliveries_where(
             t.deliveries.c.status.in_(["sent", "pending", "sending"]), limit
@@ -678,6 +748,13 @@ def _feed(r: Any) -> FeedRow:
     return FeedRow(**{f.name: getattr(r, f.name) for f in dataclasses.fields(FeedRow)})
 
 
+def _stories_query() -> Any:
+    """Stories with their first item's publication date."""
+    return select(t.stories, t.items.c.published_at.label("first_published")).select_from(
+        t.stories.outerjoin(t.items, t.stories.c.first_item_id == t.items.c.id)
+    )
+
+
 def _story(r: Any) -> StoryRow:
     return StoryRow(
         id=r.id,
@@ -688,6 +765,7 @@ def _story(r: Any) -> StoryRow:
         actors=tuple(r.actors or ()),
         event_date=r.event_date,
         created_at=r.created_at,
+        first_published=getattr(r, "first_published", None),
     )
 
 

@@ -1,0 +1,165 @@
+"""Lines, boilerplate and sentences, with offsets into the original text.
+
+Pages come with cookie banners, share buttons and "related articles" lists whose
+headlines name Russia and the DPRK too. Lines that are navigation are dropped; a
+short line that announces a list of other articles (or a cookie banner in the second
+half) ends the article, so nothing after it can weigh on the result. Sentences near
+the top (headline and lead) weigh more than the tail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from plugins.rudprk.lexicon import Knowledge
+from plugins.rudprk.normalize import norm_term
+
+_SPLIT = re.compile(
+    r"(?<=[.!?…。！？])[\"'»”’)\]]*\s+"  # end punctuation then space
+    r"|(?<=[a-zà-ÿа-яё\d)»”\"][.!?])(?=[A-ZÀ-ÖØ-ÞА-ЯЁ«“])"  # glued: "...Belooussov.Cette"
+    r"|(?<=[。！？])"  # CJK full stops need no space
+    r"|\s*[►•■▶◆●]\s*"  # bullets start a new sentence
+)
+_ABBREV = re.compile(
+    r"(?:\b[A-ZА-Я]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bM|\bMme|\bGen|\bLt|\bCol|\bNo|\bU\.S|\bp|\bvs"
+    r"|\bJan|\bFeb|\bAug|\bSept?|\bOct|\bNov|\bDec|\bт\.\s?е|\bг|\bгг)\.$"
+)
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_URL = re.compile(r"https?://|www\.", re.I)
+
+HEAD, LEAD, BODY = "head", "lead", "body"
+
+
+@dataclass(slots=True)
+class Sentence:
+    """One sentence of kept text: original offsets, region and position weight."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    region: str = BODY
+    weight: float = 0.6
+
+
+@dataclass(slots=True)
+class Layout:
+    """The kept sentences and what was cut, for the explanation."""
+
+    sentences: list[Sentence]
+    kept_chars: int
+    cut_at: int | None
+    cut_reason: str | None
+    dropped_lines: int
+
+
+def _is_content(text: str) -> bool:
+    return len(_WORD.findall(text)) >= 3 or len(_CJK.findall(text)) >= 8
+
+
+def _line_kind(k: Knowledge, line: str) -> str | None:
+    """'tail', 'cookie', 'nav' or None for one stripped line."""
+    norm = norm_term(line)
+    words = len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
+    if not any(ch.isalpha() for ch in line):
+        return "nav"
+    hits = k.boiler.find(norm)
+    kinds = {p for h in hits for p in h.payloads}
+    if "cookie" in kinds and words <= 120:
+        return "cookie"
+    if "tail" in kinds and words <= 6:
+        covered = sum(h.end - h.start for h in hits if "tail" in h.payloads)
+        letters = len(re.sub(r"[\W\d_]+", "", norm))
+        if covered >= 0.5 * max(letters, 1):
+            return "tail"
+    if "nav" in kinds and words <= 10:
+        return "nav"
+    if _URL.search(line) and words <= 14:
+        return "nav"
+    return None
+
+
+def _split(text: str, base: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SPLIT.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and _ABBREV.search(text[merged[-1][0]:merged[-1][1]].rstrip()):
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    out = []
+    for s, e in merged:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((base + s, base + e))
+    return out
+
+
+def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
+    """Cut boilerplate, split sentences and give each its region and weight.
+
+    `title_len` is the length of the title at the start of `text` (0 when none):
+    the title is always head, then the first content sentences.
+    """
+    sentences: list[Sentence] = []
+    cut_at: int | None = None
+    cut_reason: str | None = None
+    dropped = 0
+    total = max(len(text), 1)
+    offset = 0
+    paragraph = 0
+    for raw in text.splitlines(keepends=True):
+        start = offset
+        offset += len(raw)
+        line = raw.strip()
+        if not line:
+            continue
+        paragraph += 1
+        kind = _line_kind(k, line) if start >= title_len else None
+        if kind is not None:
+            dropped += 1
+            position = start / total
+            content_before = sum(1 for s in sentences if _is_content(s.text))
+            if (kind == "tail" and position >= 0.25 and content_before >= 2) or (
+                kind == "cookie" and position >= 0.5
+            ):
+                cut_at, cut_reason = start, f"{kind} marker «{line[:40]}»"
+                break
+            continue
+        lead_ws = len(raw) - len(raw.lstrip())
+        for s, e in _split(line, start + lead_ws):
+            sentences.append(Sentence(len(sentences), s, e, text[s:e], paragraph))
+    _assign_regions(sentences, title_len)
+    kept = sum(s.end - s.start for s in sentences)
+    return Layout(sentences, kept, cut_at, cut_reason, dropped)
+
+
+def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
+    content = [s for s in sentences if _is_content(s.text)]
+    heads = [s for s in content if s.start < title_len]
+    rest = [s for s in content if s.start >= title_len]
+    n_head = 2 if heads else 3
+    for s in heads + rest[:n_head]:
+        s.region, s.weight = HEAD, 1.0
+    for s in rest[n_head:n_head + 3]:
+        s.region, s.weight = LEAD, 0.85
+    body = rest[n_head + 3:]
+    for i, s in enumerate(body):
+        s.region = BODY
+        s.weight = 0.7 - 0.25 * (i / max(len(body) - 1, 1))
+    for s in sentences:
+        if not _is_content(s.text) and s.region == BODY:
+            s.weight = 0.4
