@@ -33,8 +33,10 @@ class Health:
 
     def body(self) -> bytes:
         failed = {k: v for k, v in self.checks.items() if v is not True}
-        doc = {"status": "ok" if self.ok else "unhealthy",
-               "checks": {k: "ok" if v is True else v for k, v in self.checks.items()}}
+        doc = {
+            "status": "ok" if self.ok else "unhealthy",
+            "checks": {k: "ok" if v is True else v for k, v in self.checks.items()},
+        }
         if failed:
             doc["failed"] = sorted(failed)
         return json.dumps(doc).encode() + b"\n"

@@ -1,6 +1,6 @@
 """The plugin contract: every hook a plugin may implement, grouped by lifecycle.
 
-Implement a hook with `@monitor.hookimpl` on a function of the same name in a module
+Implement a hook with `@hookimpl` (`from monitor.hookspecs import hookimpl`) on a function of the same name in a module
 (or object) registered as a plugin: built-in (`plugins` package), installed (entry
 point group `monitor.plugins`) or named in the config (`[plugins] modules`).
 

@@ -78,9 +78,7 @@ class Metrics:
         self.job_errors = Counter(
             "monitor_job_errors", "Scheduled jobs that raised.", ["job"], registry=r
         )
-        self.reloads = Counter(
-            "monitor_config_reloads", "Config reloads.", ["result"], registry=r
-        )
+        self.reloads = Counter("monitor_config_reloads", "Config reloads.", ["result"], registry=r)
         self.up = Gauge("monitor_scheduler_running", "1 while the scheduler runs.", registry=r)
         if store_fn is not None:
             r.register(_OutboxCollector(store_fn))

@@ -190,7 +190,8 @@ class PluginHost:
         return results
 
     def _impls(self, hook: str) -> list[Any]:
-        """A hook's implementations in load order (pluggy keeps them last-registered first)."""
+        """A hook's implementations in pluggy's call order: `tryfirst` ones first, `trylast`
+        ones last, otherwise the last registered first."""
         return list(getattr(self.pm.hook, hook).get_hookimpls()[::-1])
 
     # --- per item ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,8 +25,6 @@ from monitor.plugin_manager import PluginHost, build_host
 from monitor.store import Store, open_store
 
 log = logging.getLogger("monitor.runtime")
-
-Observer = Callable[[str, dict[str, object]], None]
 
 
 def build_notifiers(config: Config, host: PluginHost) -> dict[str, Notifier]:
@@ -220,8 +218,11 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         self.notifiers = plan.notifiers
         self.pipeline = Pipeline(new, self.store, self.host, self.fetcher, self.clock)
         self.pipeline.observers.extend(pipeline_observers)
-        self.deliverer = Deliverer(self.store, self.notifiers, new.delivery, self.clock)
-        self.deliverer.observers.extend(delivery_observers)
+        if new.delivery == old.delivery:
+            self.deliverer.notifiers = self.notifiers  # keeps its per-notifier retry pauses
+        else:
+            self.deliverer = Deliverer(self.store, self.notifiers, new.delivery, self.clock)
+            self.deliverer.observers.extend(delivery_observers)
         kept = {id(n) for n in plan.notifiers.values()}
         _close_all(n for n in old_notifiers.values() if id(n) not in kept)
         self.host.startup()

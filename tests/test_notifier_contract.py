@@ -23,9 +23,9 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.hookspecs import Notifier
 from monitor.models import Delivery
 from monitor.samples import sample_alert, sample_alerts
+from monitor.testing.receiver import WebhookReceiver
 from monitor.testing.slackserver import SlackServer
 from monitor.testing.smtpserver import SMTPServer
-from monitor.testing.webhookserver import WebhookReceiver
 from plugins import console, slack, smtp, webhook
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -36,6 +36,7 @@ HOSTILE = (
 )
 SMTP_PASSWORD = "smtp-pa55word-secret"
 HOOK_SECRET = "hook-signing-secret-0042"
+HOOK_PATH = "/hooks/rcv-7f3a9c-token"
 
 
 @dataclass
@@ -194,7 +195,7 @@ def _email_rig(server: SMTPServer) -> Rig:
 
 
 def _webhook_rig(receiver: WebhookReceiver) -> Rig:
-    base = {"url": receiver.url, "secret": HOOK_SECRET, "timeout": 5}
+    base = {"url": receiver.url(HOOK_PATH), "secret": HOOK_SECRET, "timeout": 5}
 
     def assert_safe(text: str) -> None:
         assert json.loads(text)["alerts"][0]["title"] == HOSTILE  # data kept, JSON-escaped
@@ -204,12 +205,12 @@ def _webhook_rig(receiver: WebhookReceiver) -> Rig:
         factory=webhook.WebhookNotifier,
         name="hook",
         make=lambda extra: webhook.WebhookNotifier("hook", {**base, **extra}),
-        messages=lambda: [r.body.decode() for r in receiver.received],
-        fail_temporarily=lambda: receiver.fail_next(503),
-        fail_permanently=lambda: receiver.fail_next(404),
+        messages=lambda: [r.body.decode() for r in receiver.requests],
+        fail_temporarily=lambda: receiver.respond(503),
+        fail_permanently=lambda: receiver.respond(404),
         assert_safe=assert_safe,
-        thread_of=lambda: json.loads(receiver.received[-1].body)["alerts"][0]["thread_ref"],
-        secrets=[HOOK_SECRET, receiver.path.strip("/")],
+        thread_of=lambda: json.loads(receiver.requests[-1].body)["alerts"][0]["thread_ref"],
+        secrets=[HOOK_SECRET, HOOK_PATH.strip("/")],
         bad_options={"url": "not a url", "secret": "", "timeout": "soon"},
         bad_keys={"url", "secret", "timeout"},
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import types
 from pathlib import Path
 
 import pytest
 
-from monitor.config import ClassifierConfig, Config, PluginsConfig
+from monitor.config import ClassifierConfig, Config, PluginsConfig, load_config
+from monitor.errors import PluginError
 from monitor.hookspecs import hookimpl
 from monitor.models import Classification, Item
 from monitor.plugin_manager import PluginHost, build_host, combine
@@ -157,3 +159,181 @@ def test_module_plugins_are_registered_once() -> None:
         assert host.infos["inline_plugin"].origin == "config"
     finally:
         del sys.modules["inline_plugin"]
+
+
+class Blocks:
+    """Blocks until `release` is set; counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+
+    @hookimpl
+    def monitor_classify(self, item: Item) -> Classification | None:
+        self.calls += 1
+        self.release.wait(10)
+        return None
+
+
+def test_timeouts_in_a_row_suspend_a_plugin_then_it_is_retried() -> None:
+    blocks = Blocks()
+    host = host_with(blocks, Good(), timeout=0.05)
+    host.max_stuck = 10
+    try:
+        for _ in range(3):
+            assert host.classify(ITEM).plugin == "good"  # type: ignore[union-attr]
+        assert host.infos["blocks"].status == "suspended"
+        assert "after 3 time-outs in a row" in (host.infos["blocks"].error or "")
+        assert host.classify(ITEM).plugin == "good"  # type: ignore[union-attr]
+        assert blocks.calls == 3 and host.skipped["blocks"] == 1
+        host.suspend_for = 0.0
+        blocks.release.set()
+        host._health["blocks"].suspended_until = time.monotonic()  # the pause is over
+        assert host.classify(ITEM).plugin == "good"  # type: ignore[union-attr]
+        assert blocks.calls == 4 and host.infos["blocks"].status == "loaded"
+    finally:
+        blocks.release.set()
+
+
+def test_stuck_calls_are_bounded_so_the_pool_never_fills() -> None:
+    blocks = Blocks()
+    host = host_with(blocks, Good(), timeout=0.05)
+    host.suspend_after = 100
+    try:
+        for _ in range(6):
+            result = host.classify(ITEM)
+            assert result is not None and result.plugin == "good"
+        assert blocks.calls == host.max_stuck  # the others were skipped, not submitted
+        assert host.errors["good"] == 0
+    finally:
+        blocks.release.set()
+    deadline = time.monotonic() + 5
+    while host._health["blocks"].stuck and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host.classify(ITEM)
+    assert blocks.calls == host.max_stuck + 1  # called again once its calls returned
+
+
+class FailsAtStartup:
+    @hookimpl
+    def monitor_startup(self, config: Config) -> None:
+        raise ValueError("plugins.options.failsatstartup.names: expected a list")
+
+    @hookimpl
+    def monitor_classify(self, item: Item) -> Classification:
+        raise AssertionError("never called once startup failed")
+
+
+def test_startup_failure_marks_the_plugin_failed_and_stops_calling_it() -> None:
+    host = host_with(FailsAtStartup(), Good())
+    host.startup()
+    info = host.infos["failsatstartup"]
+    assert info.status == "failed"
+    assert info.error == (
+        "monitor_startup raised ValueError: plugins.options.failsatstartup.names: expected a list"
+    )
+    assert host.classify(ITEM).plugin == "good"  # type: ignore[union-attr]
+
+
+def test_enriched_meta_is_read_only() -> None:
+    item = host_with(Enricher()).enrich(ITEM)
+    with pytest.raises(TypeError):
+        item.meta["seen"] = False  # type: ignore[index]
+
+
+class Strong:
+    @hookimpl
+    def monitor_classify(self, item: Item) -> Classification:
+        return Classification(relevant=True, score=0.95, actors=("Choe Son Hui",), plugin="strong")
+
+
+class Descriptive:
+    @hookimpl
+    def monitor_classify(self, item: Item) -> Classification:
+        return Classification(
+            relevant=True,
+            score=0.7,
+            types={"summit": 0.7},
+            primary="summit",
+            direction="ru_to_kp",
+            status="reported",
+            language="fr",
+            plugin="descriptive",
+        )
+
+
+def test_descriptive_fields_come_from_the_strongest_result_that_has_them() -> None:
+    result = host_with(Strong(), Descriptive()).classify(ITEM)
+    assert result is not None and result.score == 0.95
+    assert result.primary == "summit" and result.direction == "ru_to_kp"
+    assert result.status == "reported" and result.language == "fr"
+    assert result.actors == ("Choe Son Hui",) and result.plugin == "descriptive+strong"
+
+
+def test_disable_and_weights_through_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        """
+[classifier]
+combine = "weighted_mean"
+weights = { strong = 1.0, descriptive = 3.0 }
+relevance_threshold = 0.75
+
+[plugins]
+disabled = ["good"]
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    host = PluginHost(config)
+    for plugin in (Strong(), Descriptive(), Good()):
+        host.register(plugin, type(plugin).__name__.lower(), "test")
+    assert host.infos["good"].status == "disabled"
+    result = host.classify(ITEM)
+    assert result is not None
+    assert result.score == pytest.approx((0.95 * 1 + 0.7 * 3) / 4)
+    assert result.types["summit"] == pytest.approx(0.7 * 3 / 4)
+    assert result.relevant  # 0.7625 >= 0.75
+    path.write_text(
+        '[classifier]\ncombine = "mean"\nrequired = ["descriptive", "absent"]\n',
+        encoding="utf-8",
+    )
+    host.config = load_config(path)
+    result = host.classify(ITEM)
+    assert result is not None and result.score == pytest.approx(0.825)
+    assert not result.relevant  # "absent" gave no answer
+
+
+def test_weight_zero_silences_a_classifier() -> None:
+    settings = ClassifierConfig(combine="weighted_mean", weights={"strong": 0.0})
+    a = Classification(relevant=True, score=0.95, plugin="strong")
+    b = Classification(relevant=False, score=0.2, plugin="weak")
+    result = combine([a, b], settings)
+    assert result is not None and result.score == pytest.approx(0.2) and not result.relevant
+
+
+class Kinds:
+    def __init__(self, *kinds: str) -> None:
+        self.kinds = kinds
+
+    @hookimpl
+    def monitor_notifier_kinds(self) -> dict[str, object]:
+        return {kind: object for kind in self.kinds}
+
+
+class NotAMapping:
+    @hookimpl
+    def monitor_notifier_kinds(self) -> list[str]:
+        return ["teams"]
+
+
+def test_notifier_kinds_merge_and_a_clash_names_both_plugins() -> None:
+    host = PluginHost()
+    host.register(Kinds("teams"), "one", "test")
+    host.register(Kinds("matrix"), "two", "test")
+    host.register(NotAMapping(), "bad", "test")
+    assert set(host.notifier_kinds()) == {"teams", "matrix"}
+    assert host.errors["bad"] == 1
+    host.register(Kinds("teams"), "three", "test")
+    with pytest.raises(PluginError, match="kind 'teams' is also defined by 'three'"):
+        host.notifier_kinds()

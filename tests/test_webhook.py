@@ -12,10 +12,11 @@ import pytest
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Classification
 from monitor.samples import sample_alert, sample_alerts
-from monitor.testing.webhookserver import WebhookReceiver
+from monitor.testing.receiver import WebhookReceiver
 from plugins.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, verify
 
 SECRET = "whsec-0123456789abcdef"
+HOOK_PATH = "/hooks/rcv-7f3a9c-token"
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture
 def notifier(receiver: WebhookReceiver) -> Iterator[WebhookNotifier]:
-    n = WebhookNotifier("hook", {"url": receiver.url, "secret": SECRET, "timeout": 5})
+    n = WebhookNotifier("hook", {"url": receiver.url(HOOK_PATH), "secret": SECRET, "timeout": 5})
     yield n
     n.close()
 
@@ -35,7 +36,7 @@ def test_signature_verifies_on_the_receiving_side(
     receiver: WebhookReceiver, notifier: WebhookNotifier
 ) -> None:
     notifier.send([sample_alert()])
-    (got,) = receiver.received
+    (got,) = receiver.requests
     signature = got.headers[SIGNATURE_HEADER]
     expected = hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
     assert signature == f"sha256={expected}"
@@ -43,15 +44,15 @@ def test_signature_verifies_on_the_receiving_side(
     assert not verify(b"another-secret-of-16+", got.body, signature)
     assert not verify(SECRET.encode(), got.body + b" ", signature)
     # The timestamp header repeats the signed body's timestamp: replays can be refused.
-    assert int(got.headers[TIMESTAMP_HEADER]) == got.json["timestamp"]
-    assert abs(time.time() - got.json["timestamp"]) < 60
+    assert int(got.headers[TIMESTAMP_HEADER]) == got.json()["timestamp"]
+    assert abs(time.time() - got.json()["timestamp"]) < 60
 
 
 def test_payload_shape(receiver: WebhookReceiver, notifier: WebhookNotifier) -> None:
     alert = sample_alert("update", thread_ref="ref-1", alert_id=7, story_id=3)
     notifier.send([alert])
-    data = receiver.received[0].json
-    assert receiver.received[0].headers["Content-Type"].startswith("application/json")
+    data = receiver.requests[0].json()
+    assert receiver.requests[0].headers["Content-Type"].startswith("application/json")
     assert set(data) == {"version", "digest", "timestamp", "alerts"}
     assert data["version"] == 1 and data["digest"] is False
     (one,) = data["alerts"]
@@ -77,16 +78,18 @@ def test_payload_shape(receiver: WebhookReceiver, notifier: WebhookNotifier) -> 
 
 def test_digest_is_one_request(receiver: WebhookReceiver, notifier: WebhookNotifier) -> None:
     notifier.send(sample_alerts(4), digest=True)
-    (got,) = receiver.received
-    assert got.json["digest"] is True
-    assert [a["kind"] for a in got.json["alerts"]] == ["new", "followup", "new", "new"]
+    (got,) = receiver.requests
+    assert got.json()["digest"] is True
+    assert [a["kind"] for a in got.json()["alerts"]] == ["new", "followup", "new", "new"]
 
 
 def test_unsigned_without_secret_and_extra_headers(receiver: WebhookReceiver) -> None:
-    n = WebhookNotifier("h", {"url": receiver.url, "headers": {"Authorization": "Bearer abc123"}})
+    n = WebhookNotifier(
+        "h", {"url": receiver.url(HOOK_PATH), "headers": {"Authorization": "Bearer abc123"}}
+    )
     n.send([sample_alert()])
     n.close()
-    headers = receiver.received[0].headers
+    headers = receiver.requests[0].headers
     assert SIGNATURE_HEADER not in headers and TIMESTAMP_HEADER not in headers
     assert headers["Authorization"] == "Bearer abc123"
     assert "abc123" not in repr(n)
@@ -111,18 +114,18 @@ def test_status_mapping(
     permanent: bool,
     retry: float | None,
 ) -> None:
-    receiver.fail_next(status, "nope", retry_after=7 if status == 429 else None)
+    receiver.respond(status, "nope", headers={"Retry-After": "7"} if status == 429 else None)
     with pytest.raises(DeliveryError) as info:
         notifier.send([sample_alert()])
     assert info.value.permanent is permanent
     assert info.value.retry_after == retry
     assert str(status) in str(info.value)
-    assert receiver.url not in str(info.value)
+    assert receiver.url(HOOK_PATH) not in str(info.value)
 
 
 def test_network_error_is_temporary_and_hides_the_url() -> None:
     with WebhookReceiver() as rcv:
-        url = rcv.url
+        url = rcv.url(HOOK_PATH)
     n = WebhookNotifier("h", {"url": url, "timeout": 2})
     with pytest.raises(DeliveryError) as info:
         n.send([sample_alert()])

@@ -13,12 +13,14 @@ import monitor
 #: Command modules, in the order `monitor --help` lists them.
 COMMANDS = (
     "run",
+    "reload",
     "once",
     "classify",
     "eval",
     "plugins",
     "check_config",
     "status",
+    "test_alert",
 )
 
 

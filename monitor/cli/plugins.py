@@ -1,4 +1,8 @@
-"""`monitor plugins`: list plugins with their origin, version, hooks and status."""
+"""`monitor plugins`: list plugins with their origin, version, hooks and status.
+
+`monitor plugins new NAME --kind classifier|notifier` writes a ready plugin package
+(pyproject with the entry point, module, README, tests) to start from.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import json
 from monitor.cli.classify import optional_config
 from monitor.cli.common import fail
 from monitor.errors import ConfigError
-from monitor.plugin_manager import build_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "plugins", help="list plugins: name, origin, version, hooks, status", description=__doc__
+        "plugins",
+        help="list plugins: name, origin, version, hooks, status; `new` writes one",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "-c",
@@ -23,22 +29,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(handler=handle)
+    actions = p.add_subparsers(dest="plugins_command", metavar="ACTION")
+    new = actions.add_parser(
+        "new",
+        help="write a new plugin package from a template",
+        description="Write monitor-NAME/ (pyproject with the `monitor.plugins` entry point, "
+        "the module with documented hook implementations, a README and passing tests). "
+        "Then: pip install -e monitor-NAME && monitor plugins",
+    )
+    new.add_argument("name", metavar="NAME", help="plugin name, e.g. watchlist")
+    new.add_argument(
+        "--kind",
+        choices=["classifier", "notifier"],
+        default="classifier",
+        help="what the plugin provides (default: classifier)",
+    )
+    new.add_argument(
+        "--dir", default=".", metavar="DIR", help="where to create monitor-NAME/ (default: .)"
+    )
+    new.set_defaults(handler=handle_new)
 
 
 def handle(args: argparse.Namespace) -> int:
+    from monitor.plugin_manager import build_host
+
     try:
         config = optional_config(args.config)
     except ConfigError as exc:
         fail(str(exc))
         return 1
     host = build_host(config)
+    host.startup()  # a plugin whose startup fails (bad options) is shown as failed
+    host.shutdown()
     infos = list(host.infos.values())
     if args.json:
         print(json.dumps([i.as_json() for i in infos], indent=2))
         return 0
     rows = [("NAME", "ORIGIN", "VERSION", "STATUS", "HOOKS")]
     for i in infos:
-        status = i.status if i.status != "failed" else f"failed: {i.error}"
+        status = i.status if i.error is None else f"{i.status}: {i.error}"
         rows.append((i.name, i.origin, i.version or "-", status, ", ".join(i.hooks) or "-"))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for row in rows:
@@ -47,4 +76,21 @@ def handle(args: argparse.Namespace) -> int:
             + "  "
             + row[4]
         )
+    return 0
+
+
+def handle_new(args: argparse.Namespace) -> int:
+    from monitor.scaffold import ScaffoldError, create, normalise
+
+    try:
+        path = create(args.name, args.kind, args.dir)
+    except (ScaffoldError, OSError) as exc:
+        fail(str(exc))
+        return 1
+    name = normalise(args.name)
+    print(f"created {path} ({args.kind} plugin {name!r})")
+    print("next:")
+    print(f"  pip install -e '{path}[test]'")
+    print("  monitor plugins")
+    print(f"  cd {path} && pytest")
     return 0

@@ -57,6 +57,9 @@ class Knowledge:
     weekday_of: dict[str, int] = field(default_factory=dict)
     month_rx: str = ""
     weekday_rx: str = ""
+    loc_before: re.Pattern[str] = re.compile(r"(?!x)x")
+    loc_after: re.Pattern[str] = re.compile(r"(?!x)x")
+    loc_from: re.Pattern[str] = re.compile(r"(?!x)x")
 
 
 def _load_lang(path: Path) -> dict[str, Any]:
@@ -68,11 +71,17 @@ def _inheritable(payload: tuple[Any, ...]) -> bool:
     return payload[0] == "cue"
 
 
+def _blocks(payload: tuple[Any, ...]) -> bool:
+    return payload[0] in ("neutral", "attr", "person", "org", "place", "country")
+
+
 def _add_lang(m: Matcher, data: dict[str, Any]) -> None:
     for group in CUE_GROUPS:
         m.add_all(data.get("cues", {}).get(group, []), ("cue", group, STRONG))
         m.add_all(data.get("weak", {}).get(group, []), ("cue", group, WEAK))
     m.add_all(data.get("signed", {}).get("terms", []), ("signed",))
+    for side, terms in data.get("venue", {}).items():
+        m.add_all(terms, ("venue", side))
     for rank in ROLE_GROUPS:
         m.add_all(data.get("roles", {}).get(rank, []), ("role", rank))
     neg = data.get("negation", {})
@@ -82,14 +91,28 @@ def _add_lang(m: Matcher, data: dict[str, Any]) -> None:
     for status in ("announced", "reported", "retrospective", "background"):
         m.add_all(data.get("status", {}).get(status, []), ("status", status))
     m.add_all(data.get("attribution", {}).get("terms", []), ("attr",))
-    for where in ("before", "after", "from"):
-        m.add_all(data.get("location", {}).get(where, []), ("loc", where))
     dates = data.get("dates", {})
     for key, days in RELATIVE.items():
         m.add_all(dates.get(key, []), ("reldate", days))
     for i, names in enumerate(dates.get("weekdays", [])):
         m.add_all(names, ("weekday", i))
     m.add_all(dates.get("dateline", []), ("dateline",))
+
+
+def _edge_rx(terms: list[str], at_end: bool) -> re.Pattern[str]:
+    """A regex telling whether a window ends (or starts) with one of `terms`."""
+    alts = []
+    for t in sorted({norm_term(t) for t in terms if t.strip()}, key=len, reverse=True):
+        body = re.escape(t).replace(r"\ ", r"\s+")
+        alpha = t[0].isalnum() and t[0] < "\u0530"
+        if at_end:
+            alts.append((r"(?<!\w)" if alpha else "") + body)
+        else:
+            alts.append(body + (r"(?!\w)" if t[-1].isalnum() and t[-1] < "\u0530" else ""))
+    if not alts:
+        return re.compile(r"(?!x)x")
+    group = "(?:" + "|".join(alts) + ")"
+    return re.compile(group + r"[\s\"'(]*$" if at_end else r"^[\s\"')]*" + group)
 
 
 def build() -> Knowledge:
@@ -111,9 +134,12 @@ def build() -> Knowledge:
     languages: dict[str, Language] = {}
     month_of: dict[str, int] = {}
     weekday_of: dict[str, int] = {}
+    loc: dict[str, list[str]] = {"before": [], "after": [], "from": []}
     for path in sorted(LANG_DIR.glob("*.toml")):
         data = _load_lang(path)
         _add_lang(m, data)
+        for where, terms in loc.items():
+            terms.extend(data.get("location", {}).get(where, []))
         bp = data.get("boilerplate", {})
         for kind in ("tail", "cookie", "nav"):
             boiler.add_all(bp.get(kind, []), kind)
@@ -131,7 +157,7 @@ def build() -> Knowledge:
             months=dates.get("months", []),
             weekdays=dates.get("weekdays", []),
         )
-    m.inherit(_inheritable)
+    m.inherit(_inheritable, _blocks)
     m.compile()
     boiler.compile()
     month_rx = "|".join(re.escape(k) for k in sorted(month_of, key=len, reverse=True))
@@ -140,6 +166,9 @@ def build() -> Knowledge:
         matcher=m, boiler=boiler, people=people, orgs=orgs, places=places,
         languages=languages, given_names=gz.load_given_names(), month_of=month_of,
         weekday_of=weekday_of, month_rx=month_rx, weekday_rx=weekday_rx,
+        loc_before=_edge_rx(loc["before"], at_end=True),
+        loc_after=_edge_rx(loc["after"], at_end=False),
+        loc_from=_edge_rx(loc["from"], at_end=True),
     )
 
 

@@ -18,6 +18,9 @@ from typing import Any
 from plugins.rudprk.normalize import norm_term
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
 def _needs_boundary(ch: str) -> bool:
     """Alphabetic scripts need word boundaries; CJK and Hangul take particles attached."""
     return ch.isalnum() and ch < "\u0530"
@@ -94,12 +97,25 @@ class Matcher:
         for term in terms:
             self.add(term, payload)
 
-    def inherit(self, inheritable: Callable[[Any], bool]) -> None:
-        """Give a multi-word term the inheritable payloads of its single words."""
+    def inherit(
+        self, inheritable: Callable[[Any], bool], blocks: Callable[[Any], bool]
+    ) -> None:
+        """Give a multi-word term the inheritable payloads of its single words.
+
+        A term with a blocking payload (a neutral phrase such as "state media") keeps
+        only its own meaning: that is why it was listed.
+        """
         for key, payloads in self._exact.items():
-            if " " not in key or not any(inheritable(p) for p in payloads):
+            if any(blocks(p) for p in payloads):
                 continue
-            for word in key.split():
+            if " " in key:
+                parts = key.split()
+            elif _CJK.search(key):  # no spaces between words: every substring may be one
+                parts = [key[i:j] for i in range(len(key)) for j in range(i + 2, len(key) + 1)
+                         if (i, j) != (0, len(key))]
+            else:
+                continue
+            for word in parts:
                 for p in self._exact.get(word, []):
                     if inheritable(p) and p not in payloads:
                         payloads.append(p)
@@ -144,9 +160,20 @@ class Matcher:
             key, payloads = self._lookup(m.group())
             if payloads:
                 out.append(Match(m.start(), m.end(), key, payloads))
+        if not self._raw:
+            return out
+        spans: dict[tuple[int, int], list[Any]] = {}
+        for x in out:
+            spans[(x.start, x.end)] = list(x.payloads)
         for rx, payload in self._raw:
             for m in rx.finditer(text):
-                out.append(Match(m.start(), m.end(), m.group(), (payload,)))
-        if self._raw:
-            out.sort(key=lambda x: (x.start, -x.end))
-        return out
+                bucket = spans.setdefault((m.start(), m.end()), [])
+                if payload not in bucket:
+                    bucket.append(payload)
+        merged: list[Match] = []
+        last_end = -1
+        for (start, end), payloads in sorted(spans.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+            if start >= last_end:
+                merged.append(Match(start, end, text[start:end], tuple(payloads)))
+                last_end = end
+        return merged

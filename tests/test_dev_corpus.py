@@ -1,0 +1,50 @@
+"""Regression floor on the labelled development corpus (ten languages, hard negatives).
+
+The floors sit a little below what the classifier reaches, so a change that makes it
+worse fails here; raise them when the classifier improves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.evaluate import CorpusReport, load_corpus, score_corpus
+from plugins.rudprk import classify
+
+DATA = Path(__file__).resolve().parent / "data"
+CORPUS = DATA / "dev_corpus.jsonl"
+EXTRA = DATA / "dev_corpus_extra.jsonl"
+
+RELEVANCE_F1_FLOOR = 0.90
+TYPE_MICRO_F1_FLOOR = 0.72
+LANGUAGES = {"en", "fr", "ru", "ko", "ja", "zh", "de", "es", "it", "pt"}
+
+
+@pytest.fixture(scope="module")
+def report() -> CorpusReport:
+    if not CORPUS.exists():
+        pytest.skip("tests/data/dev_corpus.jsonl is not there yet")
+    records = load_corpus(CORPUS)
+    if EXTRA.exists():
+        records += load_corpus(EXTRA)
+    return score_corpus(classify, records)
+
+
+def test_relevance_f1_floor(report: CorpusReport) -> None:
+    assert report.relevance.f1 >= RELEVANCE_F1_FLOOR, report.to_json()["relevance"]
+
+
+def test_type_micro_f1_floor(report: CorpusReport) -> None:
+    assert report.type_micro.f1 >= TYPE_MICRO_F1_FLOOR, report.to_json()["types"]["micro"]
+
+
+def test_every_language_represented(report: CorpusReport) -> None:
+    assert LANGUAGES <= set(report.per_language)
+
+
+def test_report_serialises(report: CorpusReport) -> None:
+    data = report.to_json()
+    assert data["n"] == report.n
+    assert set(data["types"]["per_type"]) == set(report.per_type)

@@ -1,0 +1,109 @@
+"""The pipeline in process: many feeds, conditional polling, hostile feeds among healthy ones."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Config
+from monitor.plugin_manager import PluginHost
+from monitor.runtime import Runtime
+from monitor.testing.feedserver import FeedServer, rss
+
+
+def feed_items(n: int, prefix: str) -> list[dict[str, str]]:
+    return [
+        {
+            "title": f"{prefix} story {i}",
+            "link": f"https://news.example.org/{prefix}/{i}",
+            "guid": f"{prefix}-{i}",
+            "summary": f"Summary of {prefix} story {i}.",
+            "published": "2025-11-10T08:00:00Z",
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def runtime_for(tmp_path: Path, feeds: list[dict[str, object]]) -> Runtime:
+    config = Config.model_validate(
+        {
+            "store": {"path": str(tmp_path / "monitor.db")},
+            "fetch": {"per_host": 8, "concurrency": 32, "total_timeout": 3, "read_timeout": 2},
+            "feeds": feeds,
+        }
+    )
+    # no classifier, no notifier: this test is about polling and storing
+    return Runtime(config, host=PluginHost(config), notifiers={})
+
+
+def test_200_feeds_second_cycle_all_304_no_parse_no_items(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    feeds = []
+    for i in range(200):
+        server.route(f"/f{i}.xml", rss(feed_items(3, f"f{i}")), etag=True)
+        feeds.append({"name": f"f{i}", "url": server.url(f"/f{i}.xml"), "fulltext": False})
+    runtime = runtime_for(tmp_path, feeds)
+
+    async def two_cycles() -> tuple[list[object], list[object], int, int]:
+        async with runtime:
+            first = await runtime.cycle()
+            items_after_first = runtime.store.item_count()
+            second = await runtime.cycle()
+            return first.polls, second.polls, items_after_first, runtime.store.item_count()
+
+    first, second, items1, items2 = asyncio.run(two_cycles())
+    assert sum(p.parsed for p in first) == 200 and sum(p.new_items for p in first) == 600
+    assert items1 == 600
+    assert all(p.status == 304 for p in second)
+    assert sum(p.parsed for p in second) == 0
+    assert sum(p.new_items for p in second) == 0 and items2 == 600
+    conditional = [
+        h for path, h in server.requests[-200:] if "if-none-match" in {k.lower() for k in h}
+    ]
+    assert len(conditional) == 200
+
+
+def test_hostile_feeds_do_not_stop_healthy_ones(tmp_path: Path, server: FeedServer) -> None:
+    server.route("/ok1.xml", rss(feed_items(2, "ok1")))
+    server.route("/ok2.xml", rss(feed_items(2, "ok2")))
+    server.route(
+        "/html.xml",
+        "<!doctype html><html><body>Not a feed</body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    server.route(
+        "/garbage.xml", bytes(range(256)) * 40, headers={"Content-Type": "application/octet-stream"}
+    )
+    server.route("/error.xml", "boom", status=500)
+    server.route("/gone.xml", "gone", status=410)
+    server.route("/loop.xml", "", status=302, redirect_to="/loop.xml")
+    names = ["ok1", "ok2", "html", "garbage", "error", "gone", "loop"]
+    runtime = runtime_for(
+        tmp_path, [{"name": n, "url": server.url(f"/{n}.xml"), "fulltext": False} for n in names]
+    )
+
+    async def cycle() -> dict[str, object]:
+        async with runtime:
+            report = await runtime.cycle()
+            return {p.feed: p for p in report.polls}
+
+    polls = asyncio.run(cycle())
+    assert polls["ok1"].new_items == 2 and polls["ok2"].new_items == 2
+    for bad in ["html", "garbage", "error", "gone", "loop"]:
+        assert polls[bad].error, bad
+    store = runtime_for(tmp_path, []).store
+    gone = store.feed("gone")
+    assert gone is not None and not gone.enabled and "410" in (gone.disabled_reason or "")
+    error = store.feed("error")
+    assert error is not None and error.consecutive_failures == 1 and error.next_poll_at is not None
+    store.close()
