@@ -177,14 +177,20 @@ class RouteConfig(_Section):
     @field_validator("quiet_hours")
     @classmethod
     def _hours_range(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$", value):
-            raise ValueError(f'expected a range like "22:00-07:00", got {value!r}')
+        from monitor.rules import parse_quiet_hours  # rules builds on this module
+
+        if value is not None:
+            parse_quiet_hours(value)
         return value
 
     @model_validator(mode="after")
     def _digest_needs_schedule(self) -> RouteConfig:
+        from monitor.rules import schedule_problem
+
         if self.mode == "digest" and not self.schedule:
             raise ValueError('a digest route needs a schedule, e.g. "hourly" or "0 8 * * *"')
+        if self.schedule and (problem := schedule_problem(self.schedule, self.timezone)):
+            raise ValueError(f"schedule: {problem}")
         return self
 
 

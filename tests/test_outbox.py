@@ -28,6 +28,7 @@ from monitor.plugin_manager import build_host
 from monitor.runtime import CycleReport, Runtime
 from monitor.store import SqlStore
 from monitor.testing.feedserver import FeedServer, rss
+from monitor.testing.receiver import WebhookReceiver
 from monitor.testing.slackserver import SlackServer
 from monitor.testing.smtpserver import SMTPServer
 
@@ -124,6 +125,7 @@ class Outbox:
     clock: Clock = field(default_factory=Clock)
     delivery: dict[str, object] = field(default_factory=dict)
     routes: list[dict[str, object]] = field(default_factory=list)
+    notifiers: dict[str, object] = field(default_factory=dict)
 
     def config(self) -> Config:
         return Config.model_validate(
@@ -146,6 +148,8 @@ class Outbox:
                         "sender": "monitor@example.org",
                         "recipients": ["analysts@example.org"],
                     },
+                    "console": {"kind": "console"},
+                    **self.notifiers,
                 },
                 "feeds": [{"name": "news", "url": self.feeds.url("/news.xml"), "fulltext": False}],
                 "routes": self.routes or [{"name": "slack", "notifiers": ["slack"]}],
@@ -257,6 +261,37 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert deliverer.retry_delay(3, DeliveryError("429", retry_after=7)) == 7
 
 
+def test_every_builtin_notifier_gets_the_first_report_then_its_followup(
+    outbox: Outbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same contract for all: first messages fail once, follow-ups wait for them,
+    then thread under them (Slack thread, email In-Reply-To, webhook story and kind)."""
+    with WebhookReceiver() as hook:
+        outbox.notifiers = {"webhook": {"kind": "webhook", "url": hook.url()}}
+        outbox.routes = [{"name": "all", "notifiers": ["slack", "email", "webhook", "console"]}]
+        outbox.feeds.route(
+            "/news.xml",
+            rss([article("a1", "Shoigu in Pyongyang"), article("b1", "Kim receives Shoigu")]),
+        )
+        outbox.slack.fail_next(500)
+        outbox.smtp.refuse_next(1, 451)
+        hook.respond(503)
+        first = outbox.cycle().delivery
+        assert (first.sent, first.retried) == (2, 3)  # console: both; the others: none yet
+        outbox.later(120)
+        assert outbox.cycle().delivery.sent == 6
+        payloads = [r.json()["alerts"][0] for r in hook.requests[1:]]
+    root, reply = outbox.slack.messages
+    assert root.thread_ts is None and reply.thread_ts == root.ts
+    new_mail, followup_mail = outbox.smtp.messages
+    assert followup_mail.message["In-Reply-To"] == new_mail.message["Message-ID"]
+    assert str(followup_mail.message["Subject"]).startswith("Re: ")
+    assert [p["kind"] for p in payloads] == ["new", "followup"]
+    assert payloads[0]["story_id"] == payloads[1]["story_id"]
+    console = capsys.readouterr().out
+    assert console.index("[New] Shoigu in Pyongyang") < console.index("Also reported by")
+
+
 # --- dead letters ------------------------------------------------------------------
 
 
@@ -305,11 +340,26 @@ def test_dead_letters_can_be_retried(outbox: Outbox) -> None:
     assert attempts_of(outbox) == [("slack", 1, "sent")]
 
 
-def status_output(box: Outbox, capsys: pytest.CaptureFixture[str]) -> str:
+def test_status_retry_dead_queues_dead_letters_again(
+    outbox: Outbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outbox.slack.fail_next(error="channel_not_found")
+    outbox.cycle()
+    assert attempts_of(outbox) == [("slack", 1, "dead")]
+    assert "0 dead-lettered delivery(ies) queued again" in status_output(
+        outbox, capsys, "--retry-dead", "999"
+    )
+    assert "1 dead-lettered delivery(ies) queued again" in status_output(
+        outbox, capsys, "--retry-dead"
+    )
+    assert attempts_of(outbox) == [("slack", 0, "pending")]
+
+
+def status_output(box: Outbox, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     path = box.tmp / "status.toml"
     path.write_text(f'[store]\npath = "{box.tmp / "monitor.db"}"\n', encoding="utf-8")
     capsys.readouterr()
-    assert cli_main(["status", "-c", str(path)]) == 0
+    assert cli_main(["status", "-c", str(path), *extra]) == 0
     return capsys.readouterr().out
 
 

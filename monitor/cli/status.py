@@ -17,6 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("status", help="feeds' health and the alert outbox", description=__doc__)
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument(
+        "--retry-dead",
+        nargs="*",
+        type=int,
+        metavar="ID",
+        help="send dead-lettered deliveries again (all, or these ids); the daemon picks them up",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -28,6 +35,10 @@ def handle(args: argparse.Namespace) -> int:
         fail(str(exc))
         return 1
     try:
+        if args.retry_dead is not None:
+            revived = store.retry_dead_letters(datetime.now(UTC), args.retry_dead or None)
+            print(f"{revived} dead-lettered delivery(ies) queued again")
+            return 0
         doc = collect(config, store, datetime.now(UTC))
     finally:
         store.close()

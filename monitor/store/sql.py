@@ -276,9 +276,10 @@ class SqlStore:
             )
         recent = and_(*conds)
         where = or_(t.stories.c.canonical_url == canonical_url, recent) if canonical_url else recent
-        query = _stories_query().where(where).order_by(t.stories.c.id).limit(500)
+        # The newest 500, oldest first: a busy month must not crowd out recent stories.
+        query = _stories_query().where(where).order_by(t.stories.c.id.desc()).limit(500)
         with self.engine.connect() as conn:
-            return [_story(r) for r in conn.execute(query)]
+            return [_story(r) for r in conn.execute(query)][::-1]
 
     def story_item_ids(self, story_id: int) -> list[int]:
         query = select(t.story_items.c.item_id).where(t.story_items.c.story_id == story_id)

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from plugins.rudprk.lexicon import Knowledge
 
+_DIGIT = re.compile(r"\d")
 _ORD = r"(?:er|re|st|nd|rd|th|\.|º|°|-?go|-?е|-?го)?"
 _RANGE = r"(?:\s*(?:et|and|und|y|e|и|au|to|bis|al|a|ao|til|/|,)\s*\d{1,2}" + _ORD + r")?"
 
@@ -75,8 +76,10 @@ def _valid(y: int | None, m: int | None, d: int | None) -> bool:
 
 def find(k: Knowledge, norm: str, base: int = 0) -> list[DateMention]:
     """Explicit and partial date expressions in normalised text (positions + `base`)."""
-    rx = _regexes(k.month_rx)
     out: list[DateMention] = []
+    if not _DIGIT.search(norm):  # every date form below has a number in it
+        return out
+    rx = _regexes(k.month_rx)
     taken: list[tuple[int, int]] = []
 
     def free(s: int, e: int) -> bool:

@@ -24,6 +24,7 @@ from plugins.rudprk import dates as dt
 from plugins.rudprk import langid
 from plugins.rudprk.gazetteer import RANKS
 from plugins.rudprk.lexicon import Knowledge
+from plugins.rudprk.matcher import Match
 from plugins.rudprk.normalize import Normalized, normalize
 from plugins.rudprk.sentences import BODY, HEAD, LEAD, Layout, Sentence, layout
 
@@ -147,7 +148,8 @@ def _given_regex(k: Knowledge) -> re.Pattern[str]:
 
 
 def _mentions_and_cues(
-    k: Knowledge, item_text: str, norm: Normalized, sentences: list[Sentence], year: int | None
+    k: Knowledge, item_text: str, norm: Normalized, sentences: list[Sentence], year: int | None,
+    matches: list[Match],
 ) -> list[Analysis]:
     """Run the matcher once over the whole text and file each match under its sentence."""
     analyses = [Analysis(s) for s in sentences]
@@ -160,7 +162,7 @@ def _mentions_and_cues(
         return None
 
     person_spans: list[tuple[int, int]] = []
-    for m in k.matcher.find(norm.text):
+    for m in matches:
         start, end = norm.to_original(m.start), norm.to_original(m.end)
         a = locate(start)
         if a is None:
@@ -449,12 +451,12 @@ def _noisy_or(values: list[float], gain: float) -> float:
     return 1.0 - p
 
 
-def _reference(k: Knowledge, item: Item, norm: Normalized, analyses: list[Analysis]
+def _reference(k: Knowledge, item: Item, norm: Normalized, matches: list[Match]
                ) -> tuple[date | None, str]:
     if item.published is not None:
         pub = item.published
         return (pub.date() if isinstance(pub, datetime) else pub), "publication date"
-    for m in k.matcher.find(norm.text):
+    for m in matches:
         if any(p[0] == "dateline" for p in m.payloads):
             window = norm.text[m.end:m.end + 40]
             for d in dt.find(k, window):
@@ -477,10 +479,11 @@ def classify(k: Knowledge, item: Item, plugin_version: str) -> Classification:
     lay: Layout = layout(k, text, title_len)
     norm = normalize(text)
     language = item.language or langid.guess(k, " ".join(s.text for s in lay.sentences))
-    kept_norm = " ".join(normalize(s.text).text for s in lay.sentences)
-    ref, ref_source = _reference(k, item, norm, [])
+    kept_norm = normalize("\n".join(s.text for s in lay.sentences)).text
+    matches = k.matcher.find(norm.text)
+    ref, ref_source = _reference(k, item, norm, matches)
     year = _year(k, item, ref, kept_norm)
-    analyses = _mentions_and_cues(k, text, norm, lay.sentences, year)
+    analyses = _mentions_and_cues(k, text, norm, lay.sentences, year, matches)
     head = [a for a in analyses if a.sentence.region == HEAD]
     retro = any(m[0] == "status" and m[1] == "retrospective" for a in head for m in a.markers)
     prev = None

@@ -16,13 +16,14 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _CYR = re.compile(r"[\u0400-\u04ff]")
+_LETTER = re.compile(r"[^\W\d_]")
 _LATIN_WORD = re.compile(r"[a-zà-ÿ']+")
 
 
 def guess(k: Knowledge, text: str) -> str:
     """ISO 639-1 code of the dominant language of `text` (default "en")."""
     sample = text[:4000]
-    letters = sum(1 for ch in sample if ch.isalpha()) or 1
+    letters = len(_LETTER.findall(sample)) or 1
     hangul = len(_HANGUL.findall(sample))
     kana = len(_KANA.findall(sample))
     han = len(_HAN.findall(sample))

@@ -5,7 +5,9 @@ position; factoring shared prefixes into a trie lets it fail after one or two
 characters, which is what keeps classification fast. Alternatives are ordered so the
 longest term wins ("Corée du Sud" before "Corée"). Terms are normalised text
 (see normalize.py); a trailing `*` means "this stem plus any word ending"
-(Russian cases, Romance plurals); a term starting with `re:` is a raw regex.
+(Russian cases, Romance plurals); a leading `~` means "any word containing this"
+(German compounds: ~besuch finds Russlandbesuch); a term starting with `re:` is a raw
+regex (kept for the rare case nothing else fits: it is slower).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     exact: bool = False
     stem: bool = False
+    depth: int = -1
 
 
 def _gen(node: _Node, last: str) -> str:
@@ -49,9 +52,41 @@ def _gen(node: _Node, last: str) -> str:
 
 def _depth(node: _Node) -> int:
     """Longest path below a node: deeper branches first, so longer terms win."""
-    if not node.children:
-        return 0
-    return 1 + max(_depth(c) for c in node.children.values())
+    if node.depth < 0:
+        node.depth = 1 + max((_depth(c) for c in node.children.values()), default=-1)
+    return node.depth
+
+
+def trie_pattern(root: _Node) -> str:
+    """The regex of a trie of alphabetic terms: one boundary check, then the branches.
+
+    A single leading `(?<!\\w)` (rather than one per branch) lets the engine reject a
+    mid-word position with one test; that is most of the speed.
+    """
+    alts = []
+    for ch in sorted(root.children, key=lambda c: (-_depth(root.children[c]), c)):
+        alts.append(re.escape(ch) + _gen(root.children[ch], ch))
+    if not alts:
+        return r"(?!x)x"
+    bounded = [a for a in alts if _needs_boundary(a.lstrip("\\")[:1])]
+    free = [a for a in alts if not _needs_boundary(a.lstrip("\\")[:1])]
+    parts = []
+    if bounded:
+        parts.append(r"(?<!\w)(?:" + "|".join(bounded) + ")")
+    if free:
+        parts.append("(?:" + "|".join(free) + ")")
+    return "|".join(parts)
+
+
+def words_trie(keys: Iterable[str]) -> _Node:
+    """A trie of exact keys (for small vocabularies such as month names)."""
+    root = _Node()
+    for key in keys:
+        node = root
+        for ch in key:
+            node = node.children.setdefault(ch, _Node())
+        node.exact = True
+    return root
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +108,9 @@ class Matcher:
         self._raw: list[tuple[re.Pattern[str], Any]] = []
         self._regex: re.Pattern[str] | None = None
         self._max_stem = 0
+        self._cjk_lengths: dict[str, list[int]] = {}
+        self._infix: dict[str, list[Any]] = {}
+        self._infix_rx: re.Pattern[str] | None = None
 
     def add(self, term: str, payload: Hashable) -> None:
         """Register `payload` under `term` (normalised here)."""
@@ -81,6 +119,11 @@ class Matcher:
             return
         if term.startswith("re:"):
             self._raw.append((re.compile(term[3:]), payload))
+            return
+        if term.startswith("~"):
+            bucket = self._infix.setdefault(norm_term(term[1:]), [])
+            if payload not in bucket:
+                bucket.append(payload)
             return
         stem = term.endswith("*")
         key = norm_term(term.rstrip("*"))
@@ -121,10 +164,12 @@ class Matcher:
                         payloads.append(p)
 
     def compile(self) -> None:
-        """Build the trie regex; called once, lazily."""
+        """Build the trie regex for alphabetic terms and the CJK lookup; once, lazily."""
         root = _Node()
         for table, is_stem in ((self._exact, False), (self._stems, True)):
             for key in table:
+                if _CJK.match(key):
+                    continue
                 node = root
                 for ch in key:
                     node = node.children.setdefault(ch, _Node())
@@ -132,12 +177,33 @@ class Matcher:
                     node.stem = True
                 else:
                     node.exact = True
-        alts = []
-        for ch in sorted(root.children, key=lambda c: (-_depth(root.children[c]), c)):
-            body = re.escape(ch) + _gen(root.children[ch], ch)
-            alts.append((r"(?<!\w)" if _needs_boundary(ch) else "") + body)
-        pattern = "|".join(alts) if alts else r"(?!x)x"
-        self._regex = re.compile(pattern)
+        self._regex = re.compile(trie_pattern(root))
+        lengths: dict[str, set[int]] = {}
+        for key in self._exact:
+            if _CJK.match(key):
+                lengths.setdefault(key[0], set()).add(len(key))
+        self._cjk_lengths = {ch: sorted(ls, reverse=True) for ch, ls in lengths.items()}
+        if self._infix:
+            inner = trie_pattern(words_trie(self._infix)).replace(r"(?<!\w)", "")
+            self._infix_rx = re.compile(inner.replace(r"(?!\w)", ""))
+
+    def _find_cjk(self, text: str) -> list[Match]:
+        """Longest dictionary terms at each CJK/Hangul position (no word boundaries there)."""
+        out = []
+        covered = 0
+        exact = self._exact
+        for m in _CJK.finditer(text):
+            i = m.start()
+            if i < covered:
+                continue
+            for n in self._cjk_lengths.get(text[i], ()):
+                key = text[i:i + n]
+                found = exact.get(key)
+                if found is not None:
+                    out.append(Match(i, i + n, key, tuple(found)))
+                    covered = i + n
+                    break
+        return out
 
     def _lookup(self, text: str) -> tuple[str, tuple[Any, ...]]:
         key = " ".join(text.split())
@@ -160,11 +226,30 @@ class Matcher:
             key, payloads = self._lookup(m.group())
             if payloads:
                 out.append(Match(m.start(), m.end(), key, payloads))
-        if not self._raw:
+        if self._cjk_lengths and _CJK.search(text):
+            out.extend(self._find_cjk(text))
+            out.sort(key=lambda x: x.start)
+        extra: list[tuple[int, int, list[Any]]] = []
+        if self._infix_rx is not None:
+            best: dict[tuple[int, int], tuple[int, list[Any]]] = {}
+            for m in self._infix_rx.finditer(text):
+                s, e = m.start(), m.end()
+                while s > 0 and text[s - 1].isalnum():
+                    s -= 1
+                while e < len(text) and text[e].isalnum():
+                    e += 1
+                size = m.end() - m.start()
+                if (s, e) not in best or best[(s, e)][0] < size:
+                    best[(s, e)] = (size, self._infix[m.group()])
+            extra = [(s, e, p) for (s, e), (_, p) in best.items()]
+        if not self._raw and not extra:
             return out
         spans: dict[tuple[int, int], list[Any]] = {}
         for x in out:
             spans[(x.start, x.end)] = list(x.payloads)
+        for s, e, payloads in extra:
+            bucket = spans.setdefault((s, e), [])
+            bucket.extend(p for p in payloads if p not in bucket)
         for rx, payload in self._raw:
             for m in rx.finditer(text):
                 bucket = spans.setdefault((m.start(), m.end()), [])
