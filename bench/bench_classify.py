@@ -48,7 +48,7 @@ def build_articles(n: int, size: int = 3000) -> list[Item]:
     texts = texts or FALLBACK
     items = []
     for i in range(n):
-        lang, text = texts[i % len(texts)]
+        _lang, text = texts[i % len(texts)]
         parts = [text]
         j = i
         while sum(len(p) for p in parts) < size:

@@ -94,7 +94,9 @@ class Feeds:
             self.add(i)
 
 
-def write_config(tmp: Path, feeds: Feeds, interval: float) -> Path:
+def write_config(tmp: Path, feeds: Feeds, interval: float, notifier: str) -> Path:
+    """Feeds all on 127.0.0.1 stand for feeds on many hosts: `per_host` is raised so
+    the per-host limit does not serialise them."""
     path = tmp / "monitor.toml"
     tables = "".join(
         f'[[feeds]]\nname = "f{i}"\nurl = "{feeds.server.url(feeds.path(i))}"\n'
@@ -103,8 +105,8 @@ def write_config(tmp: Path, feeds: Feeds, interval: float) -> Path:
     )
     path.write_text(
         f'languages = ["en", "fr"]\n[store]\npath = "{tmp / "bench.db"}"\n'
-        f'[daemon]\nhttp = ""\n[delivery]\ninterval = 1\n'
-        f'[notifiers.null]\nkind = "webhook"\nurl = "{feeds.server.url("/hook")}"\n\n{tables}',
+        f'[daemon]\nhttp = ""\n[delivery]\ninterval = 1\n[fetch]\nper_host = {feeds.count}\n'
+        f"[notifiers.null]\n{notifier}\n\n{tables}",
         encoding="utf-8",
     )
     return path
@@ -137,7 +139,8 @@ def report(samples: list[tuple[int, float, int]], warmup: int) -> None:
 
 
 async def run_runtime(args: argparse.Namespace, feeds: Feeds, tmp: Path) -> None:
-    config = load_config(write_config(tmp, feeds, 1))
+    # A webhook only to pass validation: the notifier object is replaced below.
+    config = load_config(write_config(tmp, feeds, 1, 'kind = "webhook"\nurl = "http://x.test/"'))
     null = NullNotifier()
     t0 = time.monotonic()
     samples = [(0, 0.0, rss_kib())]
@@ -155,13 +158,12 @@ async def run_runtime(args: argparse.Namespace, feeds: Feeds, tmp: Path) -> None
 
 
 def run_daemon(args: argparse.Namespace, feeds: Feeds, tmp: Path) -> None:
-    config = write_config(tmp, feeds, 1)
+    config = write_config(tmp, feeds, 1, 'kind = "console"')  # alerts go to /dev/null
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "-c", str(config), "--log-level", "WARNING"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    feeds.server.route("/hook", "ok")
     try:
         path = feeds.path(feeds.count - 1)
         wait(lambda: feeds.server.count(path) >= 1, 60)

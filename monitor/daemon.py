@@ -82,6 +82,8 @@ class Daemon:
         runtime.pipeline.observers.append(self.metrics.observe_pipeline)
         runtime.deliverer.observers.append(self.metrics.observe_delivery)
         runtime.host.on_error = self.metrics.observe_plugin_error
+        for plugin, count in runtime.host.errors.items():  # failures while loading
+            self.metrics.plugin_errors.labels(plugin).inc(count)
 
     @property
     def config(self) -> Config:
@@ -397,6 +399,10 @@ class Daemon:
         path = self.config.source
         try:
             new = await asyncio.to_thread(load_config, path)
+            try:
+                parse_address(new.daemon.http)
+            except ValueError as exc:
+                raise ConfigError(path, [str(exc)]) from None
             plan = await asyncio.to_thread(self.runtime.prepare_reload, new)
         except ConfigError as exc:
             self.metrics.reloads.labels("rejected").inc()

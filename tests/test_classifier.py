@@ -130,7 +130,8 @@ def test_headline_weighs_more_than_tail() -> None:
     ("text", "lang", "primary"),
     [
         ("Путин провел переговоры с Ким Чен Ыном в Пхеньяне.", "ru", "summit"),
-        ("김정은 국무위원장이 쇼이구 러시아 국방장관을 평양에서 접견했다.", "ko", "high_level_visit"),
+        ("김정은 국무위원장이 쇼이구 러시아 국방장관을 평양에서 접견했다.", "ko",
+         "high_level_visit"),
         ("ラブロフ外相が平壌を訪問し、崔善姫外相と会談した。", "ja", "high_level_visit"),
         ("俄罗斯外长拉夫罗夫抵达平壤，与朝鲜外相崔善姬举行会谈。", "zh", "high_level_visit"),
         ("Putin empfing Kim Jong Un zu Gesprächen im Kreml.", "de", "summit"),

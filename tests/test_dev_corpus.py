@@ -18,7 +18,7 @@ CORPUS = DATA / "dev_corpus.jsonl"
 EXTRA = DATA / "dev_corpus_extra.jsonl"
 
 RELEVANCE_F1_FLOOR = 0.90
-TYPE_MICRO_F1_FLOOR = 0.72
+TYPE_MICRO_F1_FLOOR = 0.74
 LANGUAGES = {"en", "fr", "ru", "ko", "ja", "zh", "de", "es", "it", "pt"}
 
 
@@ -41,7 +41,7 @@ def test_type_micro_f1_floor(report: CorpusReport) -> None:
 
 
 def test_every_language_represented(report: CorpusReport) -> None:
-    assert LANGUAGES <= set(report.per_language)
+    assert set(report.per_language) >= LANGUAGES
 
 
 def test_report_serialises(report: CorpusReport) -> None:

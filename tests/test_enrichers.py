@@ -49,6 +49,12 @@ publicitaires ? <button>Tout accepter</button> <button>Refuser</button></p></div
 </body></html>"""
 
 
+@pytest.fixture(autouse=True)
+def default_languages() -> None:
+    """Other tests start the plugin with narrower configs; these tests assume the default."""
+    language_plugin.monitor_startup(config=Config())
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
     with FeedServer() as s:

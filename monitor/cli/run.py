@@ -24,6 +24,7 @@ from monitor.cli.common import add_config_option, fail
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon, ExitCode
 from monitor.errors import AlreadyRunningError, ConfigError, StoreError
+from monitor.health import parse_address
 from monitor.lock import (
     DatabaseLock,
     database_path,
@@ -95,6 +96,11 @@ def run(config: Config) -> int:
 
 
 def _run_locked(config: Config, pid_file: Path) -> int:
+    try:
+        parse_address(config.daemon.http)
+    except ValueError as exc:
+        log.error("%s: %s", config.source, exc, extra={"phase": "start"})
+        return ExitCode.CONFIG
     try:
         runtime = Runtime(config)  # opens and migrates the store, loads plugins, notifiers
     except ConfigError as exc:

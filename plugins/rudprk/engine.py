@@ -26,7 +26,7 @@ from plugins.rudprk.gazetteer import RANKS
 from plugins.rudprk.lexicon import Knowledge
 from plugins.rudprk.matcher import Match
 from plugins.rudprk.normalize import Normalized, normalize
-from plugins.rudprk.sentences import BODY, HEAD, LEAD, Layout, Sentence, layout
+from plugins.rudprk.sentences import HEAD, LEAD, Layout, Sentence, layout
 
 VISIT_TYPES = ("summit", "high_level_visit", "delegation")
 DOMAIN_TYPES = ("military", "security", "agreement", "message", "economic", "media_culture")
@@ -47,7 +47,9 @@ _GIVEN_SURNAME_LAT = re.compile(
     r"(?:ov|ova|ev|eva|ow|owa|ew|ewa|off|in|ine|ina|yn|ski|sky|skiy|skii|skaya|enko|ko|uk|"
     r"chuk|ich|itch|vich|ikh|ykh|tsev|tseva|tsov|zew|yan|ian|dze|shvili|ets|ak|yak|ova|eva)$"
 )
-_GIVEN_SURNAME_CYR = re.compile(r"(?:ов|ова|ев|ева|ин|ина|ын|ский|ская|енко|ко|ук|ич|их|ых|ян|ец|як)$")
+_GIVEN_SURNAME_CYR = re.compile(
+    r"(?:ов|ова|ев|ева|ин|ина|ын|ский|ская|енко|ко|ук|ич|их|ых|ян|ец|як)$"
+)
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _TRANSLIT = dict(zip(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
@@ -258,10 +260,10 @@ def _attribution(a: Analysis) -> None:
     """Media (and third countries) quoted as a source are no party to the contact."""
     attrs = _markers(a, "attr")
     for m in a.mentions:
-        if m.kind == "org" and m.org_kind == "media" or m.side == "other" and m.kind in (
+        if (m.kind == "org" and m.org_kind == "media") or (m.side == "other" and m.kind in (
             "country", "org"
-        ):
-            for _, _, s, e in attrs:
+        )):
+            for _, _, s, _e in attrs:
                 if m.start - 50 <= s <= m.end + 30:
                     m.attributed = True
                     break
@@ -277,11 +279,13 @@ def _negation(a: Analysis) -> None:
             continue
         for _, _, s, e in negs:
             before, after = (10, 8) if _CJK_CHAR.search(text[s - base:e - base]) else (35, 12)
-            if c.start - before <= s < c.start and not _clause_between(
+            ahead = c.start - before <= s < c.start and not _clause_between(
                 text, e - base, c.start - base
-            ):
-                c.negated = True
-            elif c.end <= s <= c.end + after and not _clause_between(text, c.end - base, s - base):
+            )
+            behind = c.end <= s <= c.end + after and not _clause_between(
+                text, c.end - base, s - base
+            )
+            if ahead or behind:
                 c.negated = True
 
 
@@ -512,12 +516,12 @@ def classify(k: Knowledge, item: Item, plugin_version: str) -> Classification:
     }
     reported = {t: s for t, s in types.items() if s >= DEFAULT_TYPE_THRESHOLD}
 
-    status, status_note = _status(analyses, retro, ref, None)
+    status, status_note = _status(analyses, retro)
     primary, primary_note = _primary(linked, types, reported, status, relevant)
     event_date, date_note = _event_date(k, analyses, linked, ref, year, status)
-    if status != "retrospective" and ref is not None and event_date is not None:
-        if event_date > ref and status != "announced":
-            status, status_note = "announced", f"event date {event_date} after reference {ref}"
+    if (status == "reported" and ref is not None and event_date is not None
+            and event_date > ref):
+        status, status_note = "announced", f"event date {event_date} after reference {ref}"
     direction, direction_note = _direction(k, norm, linked, primary)
 
     actors, orgs, places = _entities(analyses)
@@ -546,7 +550,7 @@ def classify(k: Knowledge, item: Item, plugin_version: str) -> Classification:
     )
 
 
-def _status(analyses: list[Analysis], retro: bool, ref: date | None, _: Any) -> tuple[str, str]:
+def _status(analyses: list[Analysis], retro: bool) -> tuple[str, str]:
     if retro:
         return "retrospective", "retrospective cue in the headline"
     ann = rep = 0.0

@@ -19,7 +19,6 @@ from typing import Any
 
 from plugins.rudprk.normalize import norm_term
 
-
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
