@@ -52,12 +52,6 @@ class ExitCode(IntEnum):
     FORCED = 130  # a second SIGTERM/SIGINT: exited at once, in-flight work abandoned
 
 
-EXIT_OK = ExitCode.OK
-EXIT_CRASH = ExitCode.CRASH
-EXIT_LOCKED = ExitCode.TEMPFAIL
-EXIT_CONFIG = ExitCode.CONFIG
-EXIT_FORCED = ExitCode.FORCED
-
 PROCESS_BATCH = 50
 PROCESS_RETRY = 30.0  # seconds before items whose processing failed are tried again
 POLL_RETENTION = timedelta(days=30)

@@ -1,8 +1,9 @@
 """The plugin contract: every hook a plugin may implement, grouped by lifecycle.
 
-Implement a hook with `@hookimpl` (`from monitor.hookspecs import hookimpl`) on a function of the same name in a module
-(or object) registered as a plugin: built-in (`plugins` package), installed (entry
-point group `monitor.plugins`) or named in the config (`[plugins] modules`).
+Implement a hook with `@hookimpl` (`from monitor.hookspecs import hookimpl`) on a
+function of the same name in a module (or object) registered as a plugin: built-in
+(`plugins` package), installed (entry point group `monitor.plugins`) or named in the
+config (`[plugins] modules`).
 
 Invariants for every implementation: deterministic for the same input, never mutates
 its arguments (they are frozen), bounded time (the host enforces a budget), and no

@@ -38,6 +38,15 @@ def pid_path(config: Config) -> Path:
     return db.with_suffix(".pid") if db is not None else Path("monitor.pid")
 
 
+def database_lock(config: Config) -> DatabaseLock | None:
+    """The lock for the configured store, or None when it is not a SQLite file (a
+    server database arbitrates concurrent instances itself)."""
+    path, db = lock_path(config), database_path(config)
+    if path is None or db is None:
+        return None
+    return DatabaseLock(path, db)
+
+
 class DatabaseLock:
     """Held for the daemon's lifetime; `acquire()` raises AlreadyRunningError if taken."""
 
@@ -56,7 +65,7 @@ class DatabaseLock:
             os.close(fd)
             who = f"pid {other}" if other else "another process"
             raise AlreadyRunningError(
-                f"another monitor daemon ({who}) is already using the database "
+                f"another monitor process ({who}) is already using the database "
                 f"{self.database} (lock {self.path} is held)"
             ) from None
         os.ftruncate(fd, 0)

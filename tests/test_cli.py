@@ -199,3 +199,19 @@ url = "{feeds.url("/broken.xml")}"
     doc = json.loads(monitor("status", "-c", str(config), "--json").stdout)
     broken = next(f for f in doc["feeds"] if f["name"] == "broken")
     assert broken["consecutive_failures"] == 1 and broken["next_poll"]
+
+
+def test_once_refuses_while_another_process_holds_the_database(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    from monitor.config import load_config
+    from monitor.lock import database_lock
+
+    config = write_config(tmp_path, feeds)
+    lock = database_lock(load_config(config))
+    assert lock is not None
+    with lock:
+        proc = monitor("once", "-c", str(config))
+    assert proc.returncode == 75
+    assert "is already using the database" in proc.stderr
+    assert monitor("once", "-c", str(config)).returncode == 0

@@ -7,7 +7,10 @@ import asyncio
 import sys
 
 from monitor.cli.common import add_config_option, config_or_exit, fail
-from monitor.errors import ConfigError, StoreError
+from monitor.config import Config
+from monitor.daemon import ExitCode
+from monitor.errors import AlreadyRunningError, ConfigError, StoreError
+from monitor.lock import database_lock
 from monitor.logs import setup_logging
 from monitor.runtime import CycleReport, Runtime
 
@@ -26,6 +29,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def handle(args: argparse.Namespace) -> int:
     config = config_or_exit(args.config)
     setup_logging(args.log_format or config.daemon.log_format, "WARNING")
+    # Like the daemon, one cycle owns the outbox while it runs: it resends deliveries
+    # left in flight, which must not be another live process's.
+    lock = database_lock(config)
+    try:
+        if lock is not None:
+            lock.acquire()
+    except AlreadyRunningError as exc:
+        fail(str(exc))
+        return int(ExitCode.TEMPFAIL)
+    try:
+        return _once(config)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _once(config: Config) -> int:
     try:
         runtime = Runtime(config)
     except (ConfigError, StoreError) as exc:

@@ -27,8 +27,7 @@ from monitor.errors import AlreadyRunningError, ConfigError, StoreError
 from monitor.health import parse_address
 from monitor.lock import (
     DatabaseLock,
-    database_path,
-    lock_path,
+    database_lock,
     pid_path,
     remove_pid_file,
     write_pid_file,
@@ -149,11 +148,10 @@ def _busy_threads(grace: float) -> list[threading.Thread]:
 
 
 def _lock(config: Config) -> DatabaseLock | None:
-    path, db = lock_path(config), database_path(config)
-    if path is None or db is None:
+    lock = database_lock(config)
+    if lock is None:
         log.info("store is not a SQLite file: no single-daemon lock taken")
-        return None
-    return DatabaseLock(path, db)
+    return lock
 
 
 def _log_parts(runtime: Runtime) -> None:
