@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.cli.common import fail
-from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.errors import ConfigError, MonitorError
-from monitor.models import Item
-from monitor.plugin_manager import build_host
+from monitor.cli.common import add_optional_config_option, fail, started_host
+from monitor.errors import MonitorError
+from monitor.models import Classification, Item
 
 
 class InputError(MonitorError):
@@ -38,12 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="PATH",
         help=".txt or .jsonl files, or - for JSONL on stdin (default: -)",
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help=f"configuration file (default: {DEFAULT_CONFIG} when it exists)",
-    )
+    add_optional_config_option(p)
     p.add_argument(
         "--explain",
         action="store_true",
@@ -53,35 +46,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        config = optional_config(args.config)
-    except ConfigError as exc:
-        fail(str(exc))
-        return 1
-    host = build_host(config)
-    host.startup()
+    config, host = started_host(args.config)
     threshold = config.classifier.type_threshold
     try:
         for item in read_items(args.paths):
             enriched = host.enrich(item)
             result = host.classify(enriched)
-            if result is None:
-                doc = {
-                    "id": item.id,
-                    "relevant": False,
-                    "score": 0.0,
-                    "primary": None,
-                    "types": {},
-                    "actors": [],
-                    "places": [],
-                    "event_date": None,
-                    "direction": None,
-                    "status": None,
-                    "language": enriched.language,
-                    "evidence": [],
-                }
-            else:
-                doc = result.to_contract(item.id, threshold)
+            if result is None:  # no classifier answered: nothing found
+                result = Classification(relevant=False, score=0.0, language=enriched.language)
+            doc = result.to_contract(item.id, threshold)
             print(json.dumps(doc, ensure_ascii=False), flush=True)
             if args.explain:
                 explain(item.id, result)
@@ -91,15 +64,6 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         host.shutdown()
     return 0
-
-
-def optional_config(path: str | None) -> Config:
-    """The named config; else the default file when present; else built-in defaults."""
-    if path:
-        return load_config(path)
-    if DEFAULT_CONFIG.exists():
-        return load_config(DEFAULT_CONFIG)
-    return Config()
 
 
 def explain(item_id: str, result: object) -> None:

@@ -11,11 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from monitor.cli.classify import optional_config
-from monitor.cli.common import fail
-from monitor.errors import ConfigError, MonitorError
+from monitor.cli.common import add_optional_config_option, fail, started_host
+from monitor.errors import MonitorError
 from monitor.models import Classification, Item
-from monitor.plugin_manager import build_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,12 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="DIR|FILE.jsonl",
         help="seed directory with expected.toml, or a labelled .jsonl corpus (default: seeds)",
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: config/monitor.toml when it exists)",
-    )
+    add_optional_config_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=handle)
 
@@ -45,13 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def handle(args: argparse.Namespace) -> int:
     from monitor import evaluate
 
-    try:
-        config = optional_config(args.config)
-    except ConfigError as exc:
-        fail(str(exc))
-        return 1
-    host = build_host(config)
-    host.startup()
+    _, host = started_host(args.config)
     empty = Classification(relevant=False, score=0.0)
 
     def classify(item: Item) -> Classification:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.cli.classify import optional_config
-from monitor.cli.common import fail
-from monitor.errors import ConfigError
+from monitor.cli.common import add_optional_config_option, fail, started_host
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,12 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: config/monitor.toml when it exists)",
-    )
+    add_optional_config_option(p)
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(handler=handle)
     actions = p.add_subparsers(dest="plugins_command", metavar="ACTION")
@@ -51,15 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def handle(args: argparse.Namespace) -> int:
-    from monitor.plugin_manager import build_host
-
-    try:
-        config = optional_config(args.config)
-    except ConfigError as exc:
-        fail(str(exc))
-        return 1
-    host = build_host(config)
-    host.startup()  # a plugin whose startup fails (bad options) is shown as failed
+    _, host = started_host(args.config)  # a plugin whose startup fails is shown as failed
     host.shutdown()
     infos = list(host.infos.values())
     if args.json:
