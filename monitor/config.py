@@ -56,6 +56,8 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: A duration that must be more than zero (timeouts, budgets).
+Timeout = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
 class _Section(BaseModel):
@@ -75,9 +77,9 @@ class StoreConfig(_Section):
 class FetchConfig(_Section):
     """HTTP behaviour shared by every feed and article fetch."""
 
-    connect_timeout: Duration = 10.0
-    read_timeout: Duration = 30.0
-    total_timeout: Duration = 60.0
+    connect_timeout: Timeout = 10.0
+    read_timeout: Timeout = 30.0
+    total_timeout: Timeout = 60.0
     max_redirects: int = Field(5, ge=0, le=20)
     max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     user_agent: str | None = None
@@ -202,7 +204,7 @@ class ClassifierConfig(_Section):
     combine: Literal["max", "mean", "weighted_mean"] = "max"
     weights: dict[str, float] = {}
     required: list[str] = []
-    timeout: Duration = 5.0
+    timeout: Timeout = 5.0
 
 
 class PluginsConfig(_Section):
@@ -226,14 +228,14 @@ class DeliveryConfig(_Section):
     max_attempts: int = Field(8, ge=1)
     backoff_base: Duration = 30.0
     backoff_cap: Duration = 3600.0
-    timeout: Duration = 30.0
+    timeout: Timeout = 30.0
 
 
 class DaemonConfig(_Section):
     """Process-level behaviour of `monitor run`."""
 
     http: str = "127.0.0.1:9464"
-    drain_timeout: Duration = 10.0
+    drain_timeout: Timeout = 10.0
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     pid_file: str | None = None

@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from monitor import __version__
-from monitor.config import Duration
+from monitor.config import Timeout
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
@@ -81,7 +81,7 @@ class SlackOptions(BaseModel):
     api_url: str = "https://slack.com/api"
     username: str | None = None
     icon_emoji: str | None = None
-    timeout: Duration = 10.0
+    timeout: Timeout = 10.0
 
     @field_validator("webhook_url")
     @classmethod
@@ -116,13 +116,6 @@ class SlackOptions(BaseModel):
     def _emoji(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r":[\w+-]+:", value):
             raise ValueError('expected an emoji code like ":satellite:"')
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("expected a positive number of seconds")
         return value
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from monitor import __version__
-from monitor.config import Duration
+from monitor.config import Timeout
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
@@ -55,7 +55,7 @@ class EmailOptions(BaseModel):
     sender: str
     recipients: list[str] = Field(min_length=1)
     subject_prefix: str = "[monitor]"
-    timeout: Duration = 30.0
+    timeout: Timeout = 30.0
 
     @field_validator("sender")
     @classmethod
@@ -76,13 +76,6 @@ class EmailOptions(BaseModel):
     def _one_line(cls, value: str | None) -> str | None:
         if value is not None and clean_line(value) != value.strip():
             raise ValueError("expected a single line without control characters")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("expected a positive number of seconds")
         return value
 
     @property

@@ -28,7 +28,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from monitor import __version__
-from monitor.config import Duration
+from monitor.config import Timeout
 from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
@@ -52,7 +52,7 @@ class WebhookOptions(BaseModel):
     url: SecretStr
     secret: SecretStr | None = None
     headers: dict[str, SecretStr] = {}
-    timeout: Duration = 10.0
+    timeout: Timeout = 10.0
 
     @field_validator("url")
     @classmethod
@@ -76,13 +76,6 @@ class WebhookOptions(BaseModel):
                 raise ValueError(f"header name {key!r} is not allowed")
             if clean_line(header.get_secret_value()) != header.get_secret_value():
                 raise ValueError(f"header {key!r} must be one line without control characters")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("expected a positive number of seconds")
         return value
 
 
