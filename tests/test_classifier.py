@@ -215,3 +215,83 @@ def test_evaluate_helpers_render() -> None:
     assert "relevance" in render_report(report)
     assert report.to_json()["per_language"]["en"]["n"] == 2
     assert "checks pass" in render_checks_table([])
+
+
+# --- mechanisms: inflection, sources, reactions, page furniture, fast path -----------
+
+
+def test_wildcard_inside_a_term_matches_inflected_words() -> None:
+    from plugins.rudprk.lexicon import knowledge
+
+    k = knowledge()
+    found = {m.key: m.payloads for m in k.matcher.find(normalize(
+        "Заместителю министра обороны поручено военное сотрудничество").text)}
+    assert ("role", "official") in found["заместителю министра"]
+    assert ("cue", "military", 1.0) in found["военное сотрудничество"]
+
+
+def test_exact_status_word_keeps_the_cue_of_its_stem() -> None:
+    c = classify(item("Сергей Шойгу встретился в Пхеньяне с лидером КНДР Ким Чен Ыном.",
+                      lang="ru"))
+    assert c.relevant
+    assert "high_level_visit" in c.reported_types()
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("SEOUL, Nov. 3 (Yonhap) -- North Korea has sent thousands of troops to Russia, the "
+     "spy agency told lawmakers.", "en"),
+    ("Seúl: Rusia entregó misiles antiaéreos a Corea del Norte a cambio de soldados.", "es"),
+    ("韓国国防省は、ロシアが北朝鮮に弾道ミサイルの技術を提供していると明らかにした。", "ja"),
+])
+def test_third_country_as_source_is_no_party(text: str, lang: str) -> None:
+    assert classify(item(text, lang=lang)).relevant
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Japan protested to Moscow over its growing military cooperation with Pyongyang.", "en"),
+    ("韩方对俄朝军事合作表示关切。", "zh"),
+    ("Berlin verurteilt die militärische Zusammenarbeit zwischen Moskau und Pjöngjang.", "de"),
+])
+def test_third_party_reaction_is_not_a_contact(text: str, lang: str) -> None:
+    assert not classify(item(text, lang=lang)).relevant
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Песков заявил, что вопрос о встрече Путина и Ким Чен Ына сейчас не стоит.", "ru"),
+    ("크렘린궁은 김정은 위원장의 러시아 방문에 대해 구체적인 계획이 없다고 밝혔다.", "ko"),
+    ("The Kremlin said a Putin visit to Pyongyang was not on the agenda.", "en"),
+])
+def test_plans_denied(text: str, lang: str) -> None:
+    assert not classify(item(text, lang=lang)).relevant
+
+
+def test_teaser_lines_and_headline_lists_do_not_count() -> None:
+    body = ("Le gouvernement a présenté son budget mardi. Les députés en débattront la "
+            "semaine prochaine. Le ministre a défendu la hausse des dépenses.\n"
+            "Lire aussi : Poutine et Kim Jong-un signent un traité à Pyongyang\n"
+            "La session doit durer trois semaines. L'opposition a déposé des amendements.\n")
+    assert not classify(item(body, lang="fr")).relevant
+    page = ("Heavy rain flooded several towns on Monday. Farmers reported damage to crops. "
+            "The weather service expects more storms this week.\n" * 3
+            + "• Putin meets Kim Jong Un in Pyongyang\n"
+            + "• Lavrov arrives in Wonsan for talks with Choe Son Hui\n")
+    assert not classify(item(page, lang="en")).relevant
+
+
+def test_domain_only_in_the_body_counts_less() -> None:
+    lead = ("Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Friday and held "
+            "talks with North Korean Foreign Minister Choe Son Hui. ")
+    filler = "The two ministers discussed the international situation. " * 6
+    tail = "Russia and North Korea built a railway bridge across the river years ago."
+    c = classify(item(lead + filler + tail, lang="en"))
+    assert c.primary == "high_level_visit"
+    assert "economic" not in c.reported_types()
+
+
+def test_ordinary_news_takes_the_fast_path() -> None:
+    c = classify(item("The city council approved a new budget on Tuesday. The mayor said "
+                      "three bus lines will be added.", lang="en"))
+    assert not c.relevant and c.actors == () and c.language == "en"
+    one_side = classify(item("Vladimir Putin visited a factory in Tula on Tuesday.", lang="en"))
+    assert not one_side.relevant
+    assert one_side.actors == ("Vladimir Putin",)

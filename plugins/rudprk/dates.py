@@ -49,9 +49,15 @@ def _regexes(month_rx: str) -> _Rx:
     months = f"(?P<mon>{month_rx})(?![a-zа-я])"
     return _Rx(
         iso=re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)[ ./](?P<m>\d{1,2})[ ./](?P<d>\d{1,2})(?!\d)"),
-        numeric=re.compile(r"(?<!\d)(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>(?:19|20)\d\d)(?!\d)"),
+        numeric=re.compile(
+            r"(?<!\d)(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>(?:19|20)\d\d)(?!\d)"
+        ),
         day_month=re.compile(
-            r"(?<![\d.])(?P<d>\d{1,2})" + _ORD + _RANGE + r"\s+(?:de\s+|di\s+)?" + months
+            r"(?<![\d.])(?P<d>\d{1,2})"
+            + _ORD
+            + _RANGE
+            + r"\s+(?:de\s+|di\s+)?"
+            + months
             + r"\.?(?:,?\s+(?:de\s+|del\s+|of\s+)?(?P<y>(?:19|20)\d\d))?"
         ),
         month_day=re.compile(

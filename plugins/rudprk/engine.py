@@ -39,9 +39,16 @@ TYPE_GAIN = 0.85
 #: sentence is not enough for them, so their gain is lower. Letters, intelligence contacts
 #: and visits are specific: one clear sentence reports them.
 DOMAIN_GAIN = {"military": 0.7, "agreement": 0.55, "economic": 0.55, "media_culture": 0.55}
+#: Gains of headline and lead sentences: there a broad domain word is the item's news.
+HEAD_GAIN = {"military": 0.7, "agreement": 0.55, "economic": 0.55, "media_culture": 0.55}
+#: A type with no evidence in the headline or lead is scaled by this.
+FOCUS_BODY_ONLY = 0.7
 REL_GAIN = 0.8
 COOPERATION_CUE = 0.4
 BACKGROUND = 0.6
+#: A contact named as the object of concern or protest ("voiced concern about their
+#: military cooperation") is a topic: it counts this much on top of the background factor.
+REACTION = 0.6
 
 _GIVEN_SURNAME_LAT = re.compile(
     r"(?:ov|ova|ev|eva|ow|owa|ew|ewa|off|in|ine|ina|yn|ski|sky|skiy|skii|skaya|enko|ko|uk|"
@@ -51,12 +58,47 @@ _GIVEN_SURNAME_CYR = re.compile(
     r"(?:ов|ова|ев|ева|ин|ина|ын|ский|ская|енко|ко|ук|ич|их|ых|ян|ец|як)$"
 )
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_TRANSLIT = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-    ["a", "b", "v", "g", "d", "e", "yo", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
-     "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
-    strict=True,
-))
+_TRANSLIT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "yo",
+            "zh",
+            "z",
+            "i",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+        ],
+        strict=True,
+    )
+)
 
 
 @dataclass(slots=True)
@@ -150,7 +192,11 @@ def _given_regex(k: Knowledge) -> re.Pattern[str]:
 
 
 def _mentions_and_cues(
-    k: Knowledge, item_text: str, norm: Normalized, sentences: list[Sentence], year: int | None,
+    k: Knowledge,
+    item_text: str,
+    norm: Normalized,
+    sentences: list[Sentence],
+    year: int | None,
     matches: list[Match],
 ) -> list[Analysis]:
     """Run the matcher once over the whole text and file each match under its sentence."""
@@ -173,37 +219,79 @@ def _mentions_and_cues(
             tag = p[0]
             if tag == "person":
                 person = k.people[p[1]]
-                a.mentions.append(Mention(
-                    "person", person.side, start, end, m.start, m.end, name=person.name,
-                    rank=person.rank_in(year),
-                ))
+                a.mentions.append(
+                    Mention(
+                        "person",
+                        person.side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=person.name,
+                        rank=person.rank_in(year),
+                    )
+                )
                 person_spans.append((start, end))
             elif tag == "org":
                 org = k.orgs[p[1]]
-                a.mentions.append(Mention(
-                    "org", org.side, start, end, m.start, m.end, name=org.name,
-                    org_kind=org.kind, venue=org.venue,
-                ))
+                a.mentions.append(
+                    Mention(
+                        "org",
+                        org.side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=org.name,
+                        org_kind=org.kind,
+                        venue=org.venue,
+                    )
+                )
             elif tag == "place":
                 place = k.places[p[1]]
-                a.mentions.append(Mention(
-                    "place", place.country, start, end, m.start, m.end, name=place.name,
-                    is_name=True,
-                ))
+                a.mentions.append(
+                    Mention(
+                        "place",
+                        place.country,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=place.name,
+                        is_name=True,
+                    )
+                )
             elif tag == "country":
                 _, side, cname, is_name = p
                 if side == "neutral":
                     continue
                 kind = "pair" if side == "pair" else "country"
-                a.mentions.append(Mention(
-                    kind, side, start, end, m.start, m.end, name=cname, strong=False,
-                    is_name=is_name,
-                ))
+                a.mentions.append(
+                    Mention(
+                        kind,
+                        side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=cname,
+                        strong=False,
+                        is_name=is_name,
+                    )
+                )
             elif tag == "role":
-                a.mentions.append(Mention(
-                    "role", None, start, end, m.start, m.end, role=p[1],
-                    rank=RANKS.get(p[1]),
-                ))
+                a.mentions.append(
+                    Mention(
+                        "role",
+                        None,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        role=p[1],
+                        rank=RANKS.get(p[1]),
+                    )
+                )
             elif tag == "cue":
                 a.cues.append(Cue(p[1], p[2], start, end, m.key))
             else:
@@ -213,9 +301,18 @@ def _mentions_and_cues(
             continue
         a = locate(start)
         if a is not None:
-            a.mentions.append(Mention(
-                "person", "ru", start, end, start, end, name=name, rank=RANKS["official"],
-            ))
+            a.mentions.append(
+                Mention(
+                    "person",
+                    "ru",
+                    start,
+                    end,
+                    start,
+                    end,
+                    name=name,
+                    rank=RANKS["official"],
+                )
+            )
     for a in analyses:
         a.mentions.sort(key=lambda x: x.start)
     return analyses
@@ -248,25 +345,64 @@ def _attribute_roles(a: Analysis) -> None:
                 d = r.start - m.end
                 limit = 30
             if 0 <= d <= limit and d < best_d:
-                if _clause_between(text, min(m.end, r.end) - base, max(m.start, r.start) - base) \
-                        and m.kind != "person":
+                if (
+                    _clause_between(text, min(m.end, r.end) - base, max(m.start, r.start) - base)
+                    and m.kind != "person"
+                ):
                     continue
                 best, best_d = m, d
         if best is not None:
             r.side = best.side
 
 
+#: A dateline opening a sentence: "SEOUL, Nov. 20 (Yonhap) --", "MOSCOW (Reuters) -",
+#: "【ソウル共同】", "[서울=연합뉴스]". Names inside it are where the story was filed.
+_DATELINE = re.compile(
+    r"^[^\w\[【(（]{0,3}(?:[^\W\d][^,()\n]{0,40}?(?:,\s*[^,()\n]{0,30}?)?"
+    r"(?:\s*\([^)\n]{1,40}\))?\s*(?:--|[-–—])\s|[\[【(（][^\]】)）\n]{1,30}[\]】)）])"
+)
+#: Topic particles: a source at the head of a Japanese/Korean/Chinese sentence that ends
+#: in a reporting verb ("韓国国防省は、…と明らかにした", "국정원은 … 밝혔다").
+_CJK_TOPIC = re.compile(r"^[^、，,。]{0,12}?(?:は|는|은|称|表示|指出)")
+
+
 def _attribution(a: Analysis) -> None:
-    """Media (and third countries) quoted as a source are no party to the contact."""
+    """Media and third parties quoted as a source are no party to the contact.
+
+    A third country, its agency, official or capital is a source when an attribution
+    word stands next to it ("Seoul says", "laut Seoul", "segundo o NIS sul-coreano"), when
+    it is the dateline, when a headline names it before or after a colon ("Seoul: ...",
+    "...: NIS"), or, in CJK, when it is the topic of a sentence that reports
+    ("韓国国防省は、ロシアが…明らかにした").
+    """
+    text, base = a.sentence.text, a.sentence.start
     attrs = _markers(a, "attr")
+    dateline = _DATELINE.match(text)
+    date_end = base + dateline.end() if dateline else -1
+    cjk = bool(_CJK_CHAR.search(text))
     for m in a.mentions:
-        if (m.kind == "org" and m.org_kind == "media") or (m.side == "other" and m.kind in (
-            "country", "org"
-        )):
-            for _, _, s, _e in attrs:
-                if m.start - 50 <= s <= m.end + 30:
-                    m.attributed = True
-                    break
+        media = m.kind == "org" and m.org_kind == "media"
+        third = m.side == "other" and m.kind in ("country", "org", "place", "person")
+        if not (media or third):
+            continue
+        if m.end <= date_end:
+            m.attributed = True
+            continue
+        lo, hi = m.start - base, m.end - base
+        if third and (
+            (lo <= 2 and text[hi : hi + 2].strip()[:1] == ":")
+            or (hi >= len(text.rstrip()) - 1 and ":" in text[max(lo - 3, 0) : lo])
+        ):
+            m.attributed = True
+            continue
+        if any(m.start - 50 <= s <= m.end + 30 for _, _, s, _e in attrs) or (
+            cjk
+            and third
+            and any(s >= m.end for _, _, s, _e in attrs)
+            and _CJK_TOPIC.match(text[m.end - base :])
+            and not re.search(r"[、，,]", text[: m.start - base])
+        ):
+            m.attributed = True
 
 
 def _negation(a: Analysis) -> None:
@@ -278,7 +414,7 @@ def _negation(a: Analysis) -> None:
             c.negated = True
             continue
         for _, _, s, e in negs:
-            before, after = (10, 8) if _CJK_CHAR.search(text[s - base:e - base]) else (35, 12)
+            before, after = (10, 8) if _CJK_CHAR.search(text[s - base : e - base]) else (35, 12)
             ahead = c.start - before <= s < c.start and not _clause_between(
                 text, e - base, c.start - base
             )
@@ -336,7 +472,7 @@ def _participants(a: Analysis, cues: set[str]) -> tuple[dict[str, int], str]:
         if c.side in SIDES and other:
             best[c.side] = max(best.get(c.side, 0), best[other[0]])
         elif len(best) == 1:
-            (s, r), = best.items()
+            ((s, r),) = best.items()
             best["kp" if s == "ru" else "ru"] = r
     note = ", ".join(f"{s}={RANK_NAME.get(r, r)}" for s, r in sorted(best.items()))
     return best, note
@@ -378,8 +514,13 @@ def _analyse(a: Analysis, prev: Analysis | None, status_retro: bool) -> None:
             a.why_not = "negated"
         return
     carried = False
-    if len(sides) < 2 and prev is not None and prev.linked and prev.sentence.paragraph == \
-            a.sentence.paragraph and sides:
+    if (
+        len(sides) < 2
+        and prev is not None
+        and prev.linked
+        and prev.sentence.paragraph == a.sentence.paragraph
+        and sides
+    ):
         for s in SIDES:
             if s not in sides:
                 sides[s] = False
@@ -389,14 +530,22 @@ def _analyse(a: Analysis, prev: Analysis | None, status_retro: bool) -> None:
     if third and not all(sides.values()):
         a.why_not = f"third party ({', '.join(sorted(set(third)))})"
         return
+    reaction = any(m[0] == "reaction" for m in a.markers)
+    if reaction and third:
+        # a third party protesting, condemning or worried about Russia–DPRK ties: the
+        # contact is the topic of its reaction, not the news
+        a.why_not = f"third-party reaction ({', '.join(sorted(set(third)))})"
+        return
     a.linked = True
     n_strong = sum(sides.values())
     a.link = (1.0, 0.85, 0.7)[2 - n_strong]
     if carried:
         a.link = min(a.link, 0.75)
     bg = bool(_markers(a, "status") and any(m[1] == "background" for m in a.markers))
-    a.background = bg and not status_retro
+    a.background = (bg or reaction) and not status_retro
     w = a.sentence.weight * a.link * (BACKGROUND if a.background else 1.0)
+    if reaction:
+        w *= REACTION
 
     groups: dict[str, float] = {}
     for c in live:
@@ -427,8 +576,11 @@ def _analyse(a: Analysis, prev: Analysis | None, status_retro: bool) -> None:
             rank = RANKS["leader"]
         else:
             rank = 0
-        if rank == RANKS["leader"] and len(best) < 2 and "summit" not in groups and not any(
-            m.is_name for m in a.mentions if m.side in SIDES
+        if (
+            rank == RANKS["leader"]
+            and len(best) < 2
+            and "summit" not in groups
+            and not any(m.is_name for m in a.mentions if m.side in SIDES)
         ):
             rank = 0
         a.rank_note = note or "no ranked party"
@@ -455,38 +607,172 @@ def _noisy_or(values: list[float], gain: float) -> float:
     return 1.0 - p
 
 
-def _reference(k: Knowledge, item: Item, norm: Normalized, matches: list[Match]
-               ) -> tuple[date | None, str]:
+def _type_scores(linked: list[Analysis], score: float) -> dict[str, float]:
+    """Noisy-OR of each type over its sentences, the headline and lead counting most.
+
+    A broad domain (military, documents, trade, culture) named in the headline or lead
+    is the item's own news; found only further down it is mostly background or context
+    (a treaty recalled, troops mentioned in passing), so its score is then scaled by
+    FOCUS_BODY_ONLY. Visits, messages and security contacts are specific: one clear
+    sentence anywhere reports them.
+    """
+    head: dict[str, list[float]] = defaultdict(list)
+    body: dict[str, list[float]] = defaultdict(list)
+    for a in linked:
+        bucket = head if a.sentence.region in (HEAD, LEAD) else body
+        for t, v in a.types.items():
+            bucket[t].append(v)
+    out = {}
+    for t in CONTACT_TYPES:
+        h, b = head.get(t, []), body.get(t, [])
+        miss_h = 1.0 - _noisy_or(h, HEAD_GAIN.get(t, TYPE_GAIN))
+        miss_b = 1.0 - _noisy_or(b, DOMAIN_GAIN.get(t, TYPE_GAIN))
+        value = 1.0 - miss_h * miss_b
+        if not h and t in DOMAIN_GAIN:
+            value *= FOCUS_BODY_ONLY
+        out[t] = round(min(value, score), 4)
+    return out
+
+
+def _reference(
+    k: Knowledge, item: Item, norm: Normalized, matches: list[Match]
+) -> tuple[date | None, str]:
     if item.published is not None:
         pub = item.published
         return (pub.date() if isinstance(pub, datetime) else pub), "publication date"
     for m in matches:
         if any(p[0] == "dateline" for p in m.payloads):
-            window = norm.text[m.end:m.end + 40]
+            window = norm.text[m.end : m.end + 40]
             for d in dt.find(k, window):
                 if d.kind == "full" and d.pos < 12:
                     return dt.resolve(d, None, None), "dateline in the text"
     return None, "none"
 
 
-def _year(k: Knowledge, item: Item, ref: date | None, norm_kept: str) -> int | None:
+def _year(k: Knowledge, item: Item, ref: date | None, lay: Layout) -> int | None:
     if ref is not None:
         return ref.year
+    norm_kept = normalize("\n".join(s.text for s in lay.sentences)).text
     years = [y for y in dt.years_in(k, norm_kept) if 1990 <= y <= 2100]
     return max(years) if years else None
+
+
+def _payload_sides(k: Knowledge, p: tuple[Any, ...]) -> tuple[str, ...]:
+    tag = p[0]
+    if tag == "person":
+        return (k.people[p[1]].side,)
+    if tag == "org":
+        return (k.orgs[p[1]].side,)
+    if tag == "place":
+        return (k.places[p[1]].country,)
+    if tag == "country":
+        return SIDES if p[1] == "pair" else (p[1],)
+    return ()
+
+
+def _both_sides_possible(
+    k: Knowledge, text: str, norm: Normalized, lay: Layout, matches: list[Match]
+) -> bool:
+    """Whether the kept text names a Russian and a DPRK party at all (the cheap pre-check).
+
+    Most feed items name neither; without both sides no sentence can link, so the
+    per-sentence analysis is skipped. A Russian found only by given name + surname
+    counts as the Russian side.
+    """
+    limit = len(norm.text)
+    if lay.cut_at is not None:
+        offsets = norm.offsets
+        limit = lay.cut_at if offsets is None else bisect.bisect_left(offsets, lay.cut_at)
+    found: set[str] = set()
+    for m in matches:
+        if m.start >= limit:
+            break
+        for p in m.payloads:
+            found.update(_payload_sides(k, p))
+        if "ru" in found and "kp" in found:
+            return True
+    if "kp" in found and not found & {"ru"}:
+        end = lay.cut_at if lay.cut_at is not None else len(text)
+        return bool(_generic_people(k, text[:end]))
+    return False
+
+
+_ENTITY_TAGS = frozenset({"person", "org", "place", "country"})
+
+
+def _nothing(k: Knowledge, item: Item, text: str, plugin_version: str) -> Classification:
+    """The verdict on an item naming no person, organisation, place or country we know."""
+    language = item.language or langid.guess(k, text)
+    return Classification(
+        relevant=False,
+        score=0.0,
+        types={t: 0.0 for t in CONTACT_TYPES},
+        language=language,
+        plugin="rudprk",
+        plugin_version=plugin_version,
+        explanation=(
+            f"language: {language}"
+            + ("" if item.language else " (guessed from script and stopwords)"),
+            "not relevant: no person, organisation, place or country of the gazetteer named",
+        ),
+    )
+
+
+def _one_sided(
+    k: Knowledge,
+    item: Item,
+    text: str,
+    norm: Normalized,
+    lay: Layout,
+    matches: list[Match],
+    language: str,
+    plugin_version: str,
+) -> Classification:
+    """The verdict on an item that does not name both sides: not relevant, entities only."""
+    analyses = _mentions_and_cues(k, text, norm, lay.sentences, None, matches)
+    actors, orgs, places = _entities(analyses)
+    explanation = (
+        f"language: {language}" + ("" if item.language else " (guessed from script and stopwords)"),
+        f"text: {len(lay.sentences)} sentences kept ({lay.kept_chars} chars)",
+        "actors: " + (", ".join(actors) or "none"),
+        "organisations: " + (", ".join(orgs) or "none"),
+        "places: " + (", ".join(places) or "none"),
+        "not relevant: the text does not name both a Russian and a DPRK party",
+    )
+    return Classification(
+        relevant=False,
+        score=0.0,
+        types={t: 0.0 for t in CONTACT_TYPES},
+        primary=None,
+        actors=tuple(actors),
+        organisations=tuple(orgs),
+        places=tuple(places),
+        event_date=None,
+        direction=None,
+        status=None,
+        language=language,
+        evidence=(),
+        plugin="rudprk",
+        plugin_version=plugin_version,
+        explanation=explanation,
+    )
 
 
 def classify(k: Knowledge, item: Item, plugin_version: str) -> Classification:
     """Classify one item (see the module docstring for the method)."""
     text = item.full_text
+    norm = normalize(text)
+    matches = k.matcher.find(norm.text)
+    if not any(p[0] in _ENTITY_TAGS for m in matches for p in m.payloads):
+        # the common case of a feed: no person, organisation, place or country at all
+        return _nothing(k, item, text, plugin_version)
     title_len = len(item.title) if item.title and text.startswith(item.title) else 0
     lay: Layout = layout(k, text, title_len)
-    norm = normalize(text)
     language = item.language or langid.guess(k, " ".join(s.text for s in lay.sentences))
-    kept_norm = normalize("\n".join(s.text for s in lay.sentences)).text
-    matches = k.matcher.find(norm.text)
+    if not _both_sides_possible(k, text, norm, lay, matches):
+        return _one_sided(k, item, text, norm, lay, matches, language, plugin_version)
     ref, ref_source = _reference(k, item, norm, matches)
-    year = _year(k, item, ref, kept_norm)
+    year = _year(k, item, ref, lay)
     analyses = _mentions_and_cues(k, text, norm, lay.sentences, year, matches)
     head = [a for a in analyses if a.sentence.region == HEAD]
     retro = any(m[0] == "status" and m[1] == "retrospective" for a in head for m in a.markers)
@@ -506,30 +792,41 @@ def classify(k: Knowledge, item: Item, plugin_version: str) -> Classification:
     score = round(min(max(score, 0.0), 1.0), 4)
     relevant = score >= DEFAULT_RELEVANCE_THRESHOLD
 
-    raw: dict[str, list[float]] = defaultdict(list)
-    for a in linked:
-        for t, v in a.types.items():
-            raw[t].append(v)
-    types = {
-        t: round(min(_noisy_or(raw.get(t, []), DOMAIN_GAIN.get(t, TYPE_GAIN)), score), 4)
-        for t in CONTACT_TYPES
-    }
+    types = _type_scores(linked, score)
     reported = {t: s for t, s in types.items() if s >= DEFAULT_TYPE_THRESHOLD}
 
     status, status_note = _status(analyses, retro)
     primary, primary_note = _primary(linked, types, reported, status, relevant)
     event_date, date_note = _event_date(k, analyses, linked, ref, year, status)
-    if (status == "reported" and ref is not None and event_date is not None
-            and event_date > ref):
+    if status == "reported" and ref is not None and event_date is not None and event_date > ref:
         status, status_note = "announced", f"event date {event_date} after reference {ref}"
     direction, direction_note = _direction(k, norm, linked, primary)
 
     actors, orgs, places = _entities(analyses)
     evidence = _evidence(text, linked, reported)
     explanation = _explain(
-        lay, language, item, ref, ref_source, year, analyses, linked, score, focus_note,
-        types, primary, primary_note, status, status_note, direction, direction_note,
-        event_date, date_note, actors, orgs, places,
+        lay,
+        language,
+        item,
+        ref,
+        ref_source,
+        year,
+        analyses,
+        linked,
+        score,
+        focus_note,
+        types,
+        primary,
+        primary_note,
+        status,
+        status_note,
+        direction,
+        direction_note,
+        event_date,
+        date_note,
+        actors,
+        orgs,
+        places,
     )
     return Classification(
         relevant=relevant,
@@ -570,8 +867,13 @@ def _status(analyses: list[Analysis], retro: bool) -> tuple[str, str]:
     return "reported", f"past cues {rep:g} >= planned/future cues {ann:g} in headline and lead"
 
 
-def _primary(linked: list[Analysis], types: dict[str, float], reported: dict[str, float],
-             status: str, relevant: bool) -> tuple[str | None, str]:
+def _primary(
+    linked: list[Analysis],
+    types: dict[str, float],
+    reported: dict[str, float],
+    status: str,
+    relevant: bool,
+) -> tuple[str | None, str]:
     if not relevant:
         return None, "not relevant"
     cands = reported or {max(types, key=lambda t: types[t]): 0.0}
@@ -588,11 +890,16 @@ def _primary(linked: list[Analysis], types: dict[str, float], reported: dict[str
         best = max(pool, key=lambda t: (mass[t], types[t]))
         return best, f"retrospective: most evidence ({mass[best]:.2f})"
     signed_head = any(
-        a.sentence.region in (HEAD, LEAD) and "agreement" in a.types
-        and any(m[0] == "signed" for m in a.markers) for a in linked
+        a.sentence.region in (HEAD, LEAD)
+        and "agreement" in a.types
+        and any(m[0] == "signed" for m in a.markers)
+        for a in linked
     )
-    if "agreement" in cands and signed_head and status == "reported" and top["agreement"] >= max(
-        (top[t] for t in visits), default=0.0
+    if (
+        "agreement" in cands
+        and signed_head
+        and status == "reported"
+        and top["agreement"] >= max((top[t] for t in visits), default=0.0)
     ):
         return "agreement", "a signed document leads the headline"
     head_visits = [t for t in visits if top[t] > 0]
@@ -609,10 +916,17 @@ def _primary(linked: list[Analysis], types: dict[str, float], reported: dict[str
     return best, f"most evidence ({mass[best]:.2f})"
 
 
-def _event_date(k: Knowledge, analyses: list[Analysis], linked: list[Analysis],
-                ref: date | None, year: int | None, status: str) -> tuple[date | None, str]:
-    order = sorted(linked, key=lambda a: ({HEAD: 0, LEAD: 1}.get(a.sentence.region, 2),
-                                          a.sentence.index))
+def _event_date(
+    k: Knowledge,
+    analyses: list[Analysis],
+    linked: list[Analysis],
+    ref: date | None,
+    year: int | None,
+    status: str,
+) -> tuple[date | None, str]:
+    order = sorted(
+        linked, key=lambda a: ({HEAD: 0, LEAD: 1}.get(a.sentence.region, 2), a.sentence.index)
+    )
     for a in order:
         if a.background and status != "retrospective":
             continue
@@ -637,8 +951,9 @@ def _event_date(k: Knowledge, analyses: list[Analysis], linked: list[Analysis],
     return None, "no resolvable date in the contact sentences"
 
 
-def _direction(k: Knowledge, norm: Normalized, linked: list[Analysis], primary: str | None
-               ) -> tuple[str | None, str]:
+def _direction(
+    k: Knowledge, norm: Normalized, linked: list[Analysis], primary: str | None
+) -> tuple[str | None, str]:
     if primary not in VISIT_TYPES:
         return None, "not a visit"
     votes: dict[str, float] = defaultdict(float)
@@ -650,8 +965,8 @@ def _direction(k: Knowledge, norm: Normalized, linked: list[Analysis], primary: 
             venue = m.venue if m.kind == "org" else (m.side if m.is_name else None)
             if venue not in ("ru", "kp", "other") or m.attributed:
                 continue
-            before = norm.text[max(0, m.nstart - 24):m.nstart]
-            after = norm.text[m.nend:m.nend + 12]
+            before = norm.text[max(0, m.nstart - 24) : m.nstart]
+            after = norm.text[m.nend : m.nend + 12]
             if k.loc_from.search(before):
                 factor = 0.3
             elif k.loc_before.search(before) or k.loc_after.search(after):
@@ -695,16 +1010,34 @@ def _evidence(text: str, linked: list[Analysis], reported: dict[str, float]) -> 
         best = sorted((a for a in linked if t in a.types), key=lambda a: -a.types[t])[:3]
         for a in sorted(best, key=lambda a: a.sentence.start):
             s = a.sentence
-            out.append(Evidence(type=t, text=text[s.start:s.end], start=s.start, end=s.end))
+            out.append(Evidence(type=t, text=text[s.start : s.end], start=s.start, end=s.end))
     return out
 
 
-def _explain(lay: Layout, language: str, item: Item, ref: date | None, ref_source: str,
-             year: int | None, analyses: list[Analysis], linked: list[Analysis], score: float,
-             focus_note: str, types: dict[str, float], primary: str | None, primary_note: str,
-             status: str, status_note: str, direction: str | None, direction_note: str,
-             event_date: date | None, date_note: str, actors: list[str], orgs: list[str],
-             places: list[str]) -> list[str]:
+def _explain(
+    lay: Layout,
+    language: str,
+    item: Item,
+    ref: date | None,
+    ref_source: str,
+    year: int | None,
+    analyses: list[Analysis],
+    linked: list[Analysis],
+    score: float,
+    focus_note: str,
+    types: dict[str, float],
+    primary: str | None,
+    primary_note: str,
+    status: str,
+    status_note: str,
+    direction: str | None,
+    direction_note: str,
+    event_date: date | None,
+    date_note: str,
+    actors: list[str],
+    orgs: list[str],
+    places: list[str],
+) -> list[str]:
     lines = [
         f"language: {language}" + ("" if item.language else " (guessed from script and stopwords)"),
         f"text: {len(lay.sentences)} sentences kept ({lay.kept_chars} chars), "

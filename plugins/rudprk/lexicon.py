@@ -22,13 +22,29 @@ LANG_DIR = gz.DATA_DIR / "lang"
 
 #: Cue groups of a language file that are contact types or contact signals.
 CUE_GROUPS = (
-    "visit", "receive", "summit", "delegation", "military", "security", "agreement",
-    "message", "phone", "economic", "media_culture", "cooperation",
+    "visit",
+    "receive",
+    "summit",
+    "delegation",
+    "military",
+    "security",
+    "agreement",
+    "message",
+    "phone",
+    "economic",
+    "media_culture",
+    "cooperation",
 )
 STRONG, WEAK = 1.0, 0.5
 ROLE_GROUPS = ("leader", "minister", "senior", "official", "generic", "counterpart")
-RELATIVE = {"yesterday": -1, "today": 0, "tomorrow": 1, "day_before": -1,
-            "last_week": -7, "next_week": 7}
+RELATIVE = {
+    "yesterday": -1,
+    "today": 0,
+    "tomorrow": 1,
+    "day_before": -1,
+    "last_week": -7,
+    "next_week": 7,
+}
 
 
 @dataclass
@@ -88,6 +104,7 @@ def _add_lang(m: Matcher, data: dict[str, Any]) -> None:
     m.add_all(neg.get("terms", []), ("neg",))
     m.add_all(neg.get("denial", []), ("denial",))
     m.add_all(neg.get("neutral", []), ("neutral",))
+    m.add_all(neg.get("reaction", []), ("reaction",))
     for status in ("announced", "reported", "retrospective", "background"):
         m.add_all(data.get("status", {}).get(status, []), ("status", status))
     m.add_all(data.get("attribution", {}).get("terms", []), ("attr",))
@@ -163,9 +180,17 @@ def build() -> Knowledge:
     month_rx = "|".join(re.escape(k) for k in sorted(month_of, key=len, reverse=True))
     weekday_rx = "|".join(re.escape(k) for k in sorted(weekday_of, key=len, reverse=True))
     return Knowledge(
-        matcher=m, boiler=boiler, people=people, orgs=orgs, places=places,
-        languages=languages, given_names=gz.load_given_names(), month_of=month_of,
-        weekday_of=weekday_of, month_rx=month_rx, weekday_rx=weekday_rx,
+        matcher=m,
+        boiler=boiler,
+        people=people,
+        orgs=orgs,
+        places=places,
+        languages=languages,
+        given_names=gz.load_given_names(),
+        month_of=month_of,
+        weekday_of=weekday_of,
+        month_rx=month_rx,
+        weekday_rx=weekday_rx,
         loc_before=_edge_rx(loc["before"], at_end=True),
         loc_after=_edge_rx(loc["after"], at_end=False),
         loc_from=_edge_rx(loc["from"], at_end=True),

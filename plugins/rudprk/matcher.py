@@ -6,8 +6,10 @@ characters, which is what keeps classification fast. Alternatives are ordered so
 longest term wins ("Corée du Sud" before "Corée"). Terms are normalised text
 (see normalize.py); a trailing `*` means "this stem plus any word ending"
 (Russian cases, Romance plurals); a leading `~` means "any word containing this"
-(German compounds: ~besuch finds Russlandbesuch); a term starting with `re:` is a raw
-regex (kept for the rare case nothing else fits: it is slower).
+(German compounds: ~besuch finds Russlandbesuch); a `*` inside a term is "any word
+ending" for that word only ("военн* сотрудничеств*": военное сотрудничество, военного
+сотрудничества); a term starting with `re:` is a raw regex (kept for the rare case
+nothing else fits: it is slower).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class _Node:
 def _gen(node: _Node, last: str) -> str:
     alts = []
     for ch in sorted(node.children, key=lambda c: (-_depth(node.children[c]), c)):
-        piece = " +" if ch == " " else re.escape(ch)
+        piece = " +" if ch == " " else r"\w*" if ch == "*" else re.escape(ch)
         alts.append(piece + _gen(node.children[ch], ch))
     if node.stem:
         alts.append(r"\w*")
@@ -110,6 +112,10 @@ class Matcher:
         self._cjk_lengths: dict[str, list[int]] = {}
         self._infix: dict[str, list[Any]] = {}
         self._infix_rx: re.Pattern[str] | None = None
+        # terms with a `*` inside: (literal prefix before the first `*`) -> [(regex, payloads)]
+        self._wild: dict[str, list[tuple[re.Pattern[str], list[Any]]]] = {}
+        self._wild_terms: dict[str, list[Any]] = {}
+        self._max_wild = 0
 
     def add(self, term: str, payload: Hashable) -> None:
         """Register `payload` under `term` (normalised here)."""
@@ -128,6 +134,11 @@ class Matcher:
         key = norm_term(term.rstrip("*"))
         if not key:
             return
+        if "*" in key:  # a wildcard inside: any ending of that word
+            bucket = self._wild_terms.setdefault(key + ("*" if stem else ""), [])
+            if payload not in bucket:
+                bucket.append(payload)
+            return
         table = self._stems if stem else self._exact
         bucket = table.setdefault(key, [])
         if payload not in bucket:
@@ -139,22 +150,37 @@ class Matcher:
         for term in terms:
             self.add(term, payload)
 
-    def inherit(
-        self, inheritable: Callable[[Any], bool], blocks: Callable[[Any], bool]
-    ) -> None:
+    def inherit(self, inheritable: Callable[[Any], bool], blocks: Callable[[Any], bool]) -> None:
         """Give a multi-word term the inheritable payloads of its single words.
 
         A term with a blocking payload (a neutral phrase such as "state media") keeps
-        only its own meaning: that is why it was listed.
+        only its own meaning: that is why it was listed. A whole word listed exactly
+        (a status word such as "встретился") also keeps the meanings of the longest
+        stem that covers it (встрети*: a visit), for the kinds of payload it lacks:
+        otherwise an exact entry would hide every stem of the same word.
         """
         for key, payloads in self._exact.items():
             if any(blocks(p) for p in payloads):
                 continue
+            if not _CJK.match(key):
+                for n in range(len(key) - 1, 0, -1):
+                    stem = self._stems.get(key[:n])
+                    if stem is not None:
+                        tags = {p[0] if isinstance(p, tuple) else p for p in payloads}
+                        for p in stem:
+                            tag = p[0] if isinstance(p, tuple) else p
+                            if tag not in tags and p not in payloads and not blocks(p):
+                                payloads.append(p)
+                        break
             if " " in key:
                 parts = key.split()
             elif _CJK.search(key):  # no spaces between words: every substring may be one
-                parts = [key[i:j] for i in range(len(key)) for j in range(i + 2, len(key) + 1)
-                         if (i, j) != (0, len(key))]
+                parts = [
+                    key[i:j]
+                    for i in range(len(key))
+                    for j in range(i + 2, len(key) + 1)
+                    if (i, j) != (0, len(key))
+                ]
             else:
                 continue
             for word in parts:
@@ -165,17 +191,30 @@ class Matcher:
     def compile(self) -> None:
         """Build the trie regex for alphabetic terms and the CJK lookup; once, lazily."""
         root = _Node()
-        for table, is_stem in ((self._exact, False), (self._stems, True)):
-            for key in table:
-                if _CJK.match(key):
-                    continue
-                node = root
-                for ch in key:
-                    node = node.children.setdefault(ch, _Node())
-                if is_stem:
-                    node.stem = True
-                else:
-                    node.exact = True
+        wild = {k.rstrip("*"): k.endswith("*") for k in self._wild_terms}
+        self._wild = {}
+        for key, payloads in self._wild_terms.items():
+            body = key.rstrip("*")
+            rx = "".join(
+                r"\w*" if ch == "*" else " +" if ch == " " else re.escape(ch) for ch in body
+            )
+            rx += r"\w*" if key.endswith("*") else ""
+            self._wild.setdefault(body.split("*", 1)[0], []).append((re.compile(rx), payloads))
+        for lst in self._wild.values():
+            lst.sort(key=lambda x: -len(x[0].pattern))
+        self._max_wild = max((len(k) for k in self._wild), default=0)
+        entries = [(k, False) for k in self._exact] + [(k, True) for k in self._stems]
+        entries += list(wild.items())
+        for key, is_stem in entries:
+            if _CJK.match(key):
+                continue
+            node = root
+            for ch in key:
+                node = node.children.setdefault(ch, _Node())
+            if is_stem:
+                node.stem = True
+            else:
+                node.exact = True
         self._regex = re.compile(trie_pattern(root))
         lengths: dict[str, set[int]] = {}
         for key in self._exact:
@@ -196,7 +235,7 @@ class Matcher:
             if i < covered:
                 continue
             for n in self._cjk_lengths.get(text[i], ()):
-                key = text[i:i + n]
+                key = text[i : i + n]
                 found = exact.get(key)
                 if found is not None:
                     out.append(Match(i, i + n, key, tuple(found)))
@@ -209,6 +248,11 @@ class Matcher:
         found = self._exact.get(key)
         if found is not None:
             return key, tuple(found)
+        if self._wild and "*" not in key:
+            for n in range(min(len(key), self._max_wild), 0, -1):
+                for rx, payloads in self._wild.get(key[:n], ()):
+                    if rx.fullmatch(key):
+                        return key, tuple(payloads)
         for n in range(min(len(key), self._max_stem), 0, -1):
             found = self._stems.get(key[:n])
             if found is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 _APOSTROPHES = "'’‘ʼʻ`´′"
 _HYPHENS = "-‐‑‒–—―−_"
-_QUOTES = "«»“”„‟\"‹›「」『』"
+_QUOTES = '«»“”„‟"‹›「」『』'
 _SPECIAL = {"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "ё": "е"}
 
 

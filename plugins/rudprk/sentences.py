@@ -28,6 +28,12 @@ _ABBREV = re.compile(
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
+#: After a "read also" marker opening a line: a separator, then another headline.
+_TEASER = re.compile(r"^\s*[\])】]?\s*[:|\-–—>»/▶►]+\s*\S|^\s*[\])】]\s*\S")
+#: A bulleted line: "• headline", "- headline", "► headline".
+_BULLET = re.compile(r"^\s*[•·▪►▶■◆●*\-–—]\s+\S")
+#: Sentence-final punctuation: a bulleted line that ends with it is body text, not a title.
+_FINAL = re.compile(r"[.!?…。！？:;]\s*$")
 
 HEAD, LEAD, BODY = "head", "lead", "body"
 
@@ -61,13 +67,17 @@ def _is_content(text: str) -> bool:
 
 
 def _line_kind(k: Knowledge, line: str) -> str | None:
-    """'tail', 'cookie', 'nav' or None for one stripped line."""
+    """'tail', 'cookie', 'nav', 'teaser' or None for one stripped line."""
     norm = norm_term(line)
     words = len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
     if not any(ch.isalpha() for ch in line):
         return "nav"
     hits = k.boiler.find(norm)
     kinds = {p for h in hits for p in h.payloads}
+    if hits and "tail" in hits[0].payloads and _TEASER.match(norm[hits[0].end :]):
+        lead = norm[: hits[0].start].strip(" [(【")
+        if not lead:  # "Lire aussi : <another headline>", "[관련기사] ..."
+            return "teaser"
     if "cookie" in kinds and words <= 120:
         return "cookie"
     if "tail" in kinds and words <= 6:
@@ -82,6 +92,27 @@ def _line_kind(k: Knowledge, line: str) -> str | None:
     return None
 
 
+def _headline_lists(raws: list[str]) -> set[int]:
+    """Indexes of lines in runs of two or more bulleted headlines (lists of other articles).
+
+    A page's "related" block often comes without a heading the lexicons know, but as
+    bulleted titles with no final full stop; such a run in the second half ends the text.
+    """
+    out: set[int] = set()
+    run: list[int] = []
+    for i, raw in enumerate([*raws, "."]):
+        line = raw.strip()
+        if not line:
+            continue
+        if _BULLET.match(line) and not _FINAL.search(line) and len(line) <= 160:
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            out.update(run)
+        run = []
+    return out
+
+
 def _split(text: str, base: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
@@ -93,7 +124,7 @@ def _split(text: str, base: int) -> list[tuple[int, int]]:
         spans.append((pos, len(text)))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
-        if merged and _ABBREV.search(text[merged[-1][0]:merged[-1][1]].rstrip()):
+        if merged and _ABBREV.search(text[merged[-1][0] : merged[-1][1]].rstrip()):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
@@ -121,7 +152,10 @@ def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
     total = max(len(text), 1)
     offset = 0
     paragraph = 0
-    for raw in text.splitlines(keepends=True):
+    raws = text.splitlines(keepends=True)
+    listed = _headline_lists(raws)
+    n_content = 0
+    for n, raw in enumerate(raws):
         start = offset
         offset += len(raw)
         line = raw.strip()
@@ -129,12 +163,16 @@ def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
             continue
         paragraph += 1
         kind = _line_kind(k, line) if start >= title_len else None
+        if n in listed and start >= title_len:
+            kind = "list"
         if kind is not None:
             dropped += 1
             position = start / total
-            content_before = sum(1 for s in sentences if _is_content(s.text))
-            if (kind == "tail" and position >= 0.25 and content_before >= 2) or (
-                kind == "cookie" and position >= 0.5
+            content_before = n_content
+            if (
+                (kind == "tail" and position >= 0.25 and content_before >= 2)
+                or (kind == "cookie" and position >= 0.5)
+                or (kind == "list" and position >= 0.5 and content_before >= 2)
             ):
                 cut_at, cut_reason = start, f"{kind} marker «{line[:40]}»"
                 break
@@ -142,6 +180,7 @@ def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
         lead_ws = len(raw) - len(raw.lstrip())
         for s, e in _split(line, start + lead_ws):
             sentences.append(Sentence(len(sentences), s, e, text[s:e], paragraph))
+            n_content += _is_content(text[s:e])
     _assign_regions(sentences, title_len)
     kept = sum(s.end - s.start for s in sentences)
     return Layout(sentences, kept, cut_at, cut_reason, dropped)
@@ -154,9 +193,9 @@ def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
     n_head = 2 if heads else 3
     for s in heads + rest[:n_head]:
         s.region, s.weight = HEAD, 1.0
-    for s in rest[n_head:n_head + 3]:
+    for s in rest[n_head : n_head + 3]:
         s.region, s.weight = LEAD, 0.85
-    body = rest[n_head + 3:]
+    body = rest[n_head + 3 :]
     for i, s in enumerate(body):
         s.region = BODY
         s.weight = 0.7 - 0.25 * (i / max(len(body) - 1, 1))
