@@ -219,7 +219,7 @@ def poll_monitor(urls: Sequence[str], workdir: Path, concurrency: int, warm: int
     classification): a cold cycle on an empty store, then `warm` cycles where every
     feed answers 304."""
     os.environ["MONITOR_DISABLE_PLUGINS"] = NOT_POLLING
-    from monitor.runtime import Runtime
+    from monitor.service.runtime import Runtime
 
     config = monitor_config(urls, workdir / "monitor.db", concurrency)
 

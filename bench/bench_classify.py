@@ -24,13 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.models import Item  # noqa: E402
-from plugins.rudprk import classify  # noqa: E402
-from plugins.rudprk.lexicon import knowledge  # noqa: E402
+from monitor.plugins.rudprk import classify  # noqa: E402
+from monitor.plugins.rudprk.lexicon import knowledge  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "dev_corpus.jsonl"
 FALLBACK = [
-    ("en", "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang for talks with "
-           "Choe Son Hui. The ministers discussed military and economic cooperation. "),
+    (
+        "en",
+        "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang for talks with "
+        "Choe Son Hui. The ministers discussed military and economic cooperation. ",
+    ),
     ("fr", "Le ministre russe de la Défense a rencontré Kim Jong-un à Pyongyang. "),
     ("ru", "Делегация Госдумы прибыла в Пхеньян для переговоров о сотрудничестве. "),
     ("ko", "김정은 국무위원장이 러시아 대표단을 평양에서 접견했다. "),
@@ -104,8 +107,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2, help="passes over the set per run")
-    parser.add_argument("--irrelevant", type=float, default=0.75,
-                        help="share of ordinary (irrelevant) articles in the mixed feed")
+    parser.add_argument(
+        "--irrelevant",
+        type=float,
+        default=0.75,
+        help="share of ordinary (irrelevant) articles in the mixed feed",
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     knowledge()
@@ -130,11 +137,15 @@ def main() -> None:
                     classify(it)
             elapsed = time.process_time() - start
             rates.append(len(items) * args.rounds / elapsed)
-        print(f"{name}: {len(items)} articles x {args.rounds} rounds, mean {mean_len:.0f} "
-              f"chars, {share:.0%} ordinary news")
-        print(f"  throughput: median {statistics.median(rates):.0f} articles/s over "
-              f"{args.runs} runs (min {min(rates):.0f}, max {max(rates):.0f}), one core, "
-              "CPU time")
+        print(
+            f"{name}: {len(items)} articles x {args.rounds} rounds, mean {mean_len:.0f} "
+            f"chars, {share:.0%} ordinary news"
+        )
+        print(
+            f"  throughput: median {statistics.median(rates):.0f} articles/s over "
+            f"{args.runs} runs (min {min(rates):.0f}, max {max(rates):.0f}), one core, "
+            "CPU time"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak_mb:.0f} MB")
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from monitor.config import load_config
 from monitor.models import Alert, Delivery
-from monitor.runtime import Runtime
+from monitor.service.runtime import Runtime
 from monitor.testing.feedserver import FeedServer, rss
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -33,7 +34,33 @@ from monitor.taxonomy import (
 )
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
-DEFAULT_LANGUAGES = ("en", "fr", "ru", "ko", "ja", "zh", "de", "es", "it", "pt")
+#: Languages the built-in classifier has packs for (zh covers Simplified and Traditional).
+DEFAULT_LANGUAGES = (
+    "en",
+    "fr",
+    "de",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "ru",
+    "uk",
+    "pl",
+    "cs",
+    "sk",
+    "bg",
+    "sr",
+    "ro",
+    "tr",
+    "ar",
+    "fa",
+    "hi",
+    "id",
+    "vi",
+    "ko",
+    "ja",
+    "zh",
+)
 SECRET_KEY_PATTERN = re.compile(r"token|password|secret|webhook|key|url", re.I)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -60,8 +87,31 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 Timeout = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
+def http_url(value: str) -> str:
+    """`value` when it is an absolute http(s) URL with a host and no whitespace."""
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or re.search(r"\s", value)
+        or _bad_port(parts)
+    ):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _bad_port(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return True
+    return False
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real booleans and numbers, so `fulltext = "yes"` is a mistake to
+    # report, not a string to guess at (durations parse strings before this applies).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class StoreConfig(_Section):
@@ -88,6 +138,9 @@ class FetchConfig(_Section):
     backoff_base: Duration = 60.0
     backoff_cap: Duration = 6 * 3600.0
     fulltext_min_chars: int = Field(600, ge=0)
+    #: New or changed entries stored from one poll; a feed with more keeps its validators
+    #: unsaved, so the next poll fetches it in full again and stores the next ones.
+    max_entries_per_poll: int = Field(1000, ge=1)
 
 
 class FeedConfig(_Section):
@@ -105,9 +158,7 @@ class FeedConfig(_Section):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        return value
+        return http_url(value)
 
     @field_validator("interval")
     @classmethod
@@ -179,7 +230,7 @@ class RouteConfig(_Section):
     @field_validator("quiet_hours")
     @classmethod
     def _hours_range(cls, value: str | None) -> str | None:
-        from monitor.rules import parse_quiet_hours  # rules builds on this module
+        from monitor.schedules import parse_quiet_hours
 
         if value is not None:
             parse_quiet_hours(value)
@@ -187,7 +238,7 @@ class RouteConfig(_Section):
 
     @model_validator(mode="after")
     def _digest_needs_schedule(self) -> RouteConfig:
-        from monitor.rules import schedule_problem
+        from monitor.schedules import schedule_problem
 
         if self.mode == "digest" and not self.schedule:
             raise ValueError('a digest route needs a schedule, e.g. "hourly" or "0 8 * * *"')
@@ -219,6 +270,15 @@ class StoriesConfig(_Section):
     """Reports of one contact within this window of event dates form one story."""
 
     window: Duration = 3 * 86400.0
+
+
+class ProcessingConfig(_Section):
+    """Enrich, classify, decide: batches, and how a failing item is retried and set aside."""
+
+    batch: int = Field(50, ge=1, le=10_000)
+    max_attempts: int = Field(5, ge=1)
+    backoff_base: Duration = 30.0
+    backoff_cap: Duration = 3600.0
 
 
 class DeliveryConfig(_Section):
@@ -253,6 +313,7 @@ class Config(_Section):
     plugins: PluginsConfig = PluginsConfig()
     stories: StoriesConfig = StoriesConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    processing: ProcessingConfig = ProcessingConfig()
     languages: list[str] = list(DEFAULT_LANGUAGES)
     feeds: list[FeedConfig] = []
     notifiers: dict[str, NotifierConfig] = {"console": NotifierConfig(kind="console")}
@@ -276,9 +337,30 @@ def mask(key: str, value: Any) -> Any:
 
 
 def load_config(
-    path: str | os.PathLike[str] = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] = DEFAULT_CONFIG,
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
-    """Read, substitute and validate one config file; raise ConfigError with every problem."""
+    """Read, substitute and validate one config file; raise ConfigError with every problem.
+
+    `secrets=False` is for commands that only read the store (`monitor status`): an
+    unset `${NAME}` is then left empty instead of being a problem.
+    """
+    config, _, problems = read_config(path, env, secrets=secrets)
+    if problems or config is None:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def read_config(
+    path: str | os.PathLike[str] = DEFAULT_CONFIG,
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets: bool = True,
+) -> tuple[Config | None, dict[str, Any], list[str]]:
+    """The validated config (None when invalid), the substituted raw data and every
+    problem found, for callers that go on checking past the first invalid section."""
     file = Path(path)
     env = os.environ if env is None else env
     try:
@@ -290,36 +372,44 @@ def load_config(
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(file), [f"cannot read: {exc}"]) from exc
     problems: list[str] = []
-    data = _substitute(raw, env, "", problems)
+    data = _substitute(raw, env, "", problems if secrets else [])
     problems.extend(_cross_check(data))
     config = None
     try:
         config = Config.model_validate({**data, "source": str(file)})
     except ValidationError as exc:
         problems.extend(_describe(exc))
-    if problems:
-        raise ConfigError(str(file), problems)
-    assert config is not None
-    return config
+    return (None if problems else config), data, problems
+
+
+def plugin_sections(data: Mapping[str, Any], source: str) -> Config:
+    """A config holding only the sections the plugin host needs, each taken from `data`
+    when it is valid on its own: plugins can be checked even when a feed is invalid."""
+    parts: dict[str, Any] = {"source": source}
+    for key in ("plugins", "classifier", "languages"):
+        if key not in data:
+            continue
+        try:
+            Config.model_validate({key: data[key]})
+        except ValidationError:
+            continue
+        parts[key] = data[key]
+    return Config.model_validate(parts)
 
 
 def _cross_check(data: dict[str, Any]) -> list[str]:
     """Checks that span sections; run on the raw data so they report beside field errors."""
     problems: list[str] = []
-    feeds = data.get("feeds") if isinstance(data.get("feeds"), list) else []
+    raw_feeds = data.get("feeds")
+    feeds: list[Any] = raw_feeds if isinstance(raw_feeds, list) else []
     notifiers = data.get("notifiers")
     notifier_names = set(notifiers) if isinstance(notifiers, dict) else {"console"}
-    seen: dict[str, int] = {}
-    for i, feed in enumerate(feeds):
-        name = feed.get("name") if isinstance(feed, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in seen:
-            problems.append(
-                f"feeds[{i}].name: duplicate feed name {name!r} (also feeds[{seen[name]}])"
-            )
-        seen.setdefault(name, i)
-    routes = data.get("routes") if isinstance(data.get("routes"), list) else []
+    seen = _unique_names(feeds, "feeds", problems)
+    raw_routes = data.get("routes")
+    routes: list[Any] = raw_routes if isinstance(raw_routes, list) else []
+    # A route's name is part of each alert's idempotency key: two routes of one name
+    # would share their "already alerted" state.
+    _unique_names(routes, "routes", problems)
     for i, route in enumerate(routes):
         if not isinstance(route, dict):
             continue
@@ -333,6 +423,22 @@ def _cross_check(data: dict[str, Any]) -> list[str]:
             if isinstance(name, str) and name not in seen:
                 problems.append(f"routes[{i}].feeds[{j}]: no feed named {name!r}")
     return problems
+
+
+def _unique_names(tables: list[Any], section: str, problems: list[str]) -> dict[str, int]:
+    """Index of each `name` in a list of tables; a repeated name is a problem."""
+    seen: dict[str, int] = {}
+    for i, table in enumerate(tables):
+        name = table.get("name") if isinstance(table, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            problems.append(
+                f"{section}[{i}].name: duplicate {section[:-1]} name {name!r} "
+                f"(also {section}[{seen[name]}])"
+            )
+        seen.setdefault(name, i)
+    return seen
 
 
 def _substitute(value: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:

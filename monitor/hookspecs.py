@@ -103,7 +103,7 @@ def monitor_classify(item: Item) -> Classification | None:
 
 
 @hookspec
-def monitor_notifier_kinds() -> Mapping[str, NotifierFactory]:
+def monitor_notifier_kinds() -> Mapping[str, NotifierFactory] | None:
     """Name the notifier kinds this plugin provides, e.g. `{"slack": SlackNotifier}`.
 
     Called once at start and on reload; the config's `[notifiers.NAME] kind = "..."`

@@ -17,7 +17,7 @@ from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
 from monitor.notify import parse_options
-from monitor.render import AlertView, stories, truncate, type_label, view
+from monitor.notify.render import AlertView, stories, truncate, type_label, view
 
 QUOTE_LIMIT = 400
 

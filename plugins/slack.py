@@ -11,10 +11,12 @@ anyone) and every message stays within Slack's Block Kit limits.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
@@ -25,7 +27,7 @@ from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
 from monitor.notify import RedactFilter, parse_options, retry_after, scrub, url_secrets
-from monitor.render import (
+from monitor.notify.render import (
     AlertView,
     clean_line,
     fit,
@@ -86,15 +88,20 @@ class SlackOptions(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not _is_http_url(value.get_secret_value()):
-            raise ValueError("expected an https:// incoming-webhook URL")
+        if value is not None and not _is_secure_url(value.get_secret_value()):
+            raise ValueError(
+                "expected an https:// incoming-webhook URL (http:// only to this machine)"
+            )
         return value
 
     @field_validator("api_url")
     @classmethod
     def _api(cls, value: str) -> str:
-        if not _is_http_url(value):
-            raise ValueError('expected an http(s):// URL like "https://slack.com/api"')
+        if not _is_secure_url(value):
+            raise ValueError(
+                'expected an https:// URL like "https://slack.com/api" (http:// only to this '
+                "machine)"
+            )
         return value.rstrip("/")
 
     @field_validator("token")
@@ -119,8 +126,26 @@ class SlackOptions(BaseModel):
         return value
 
 
-def _is_http_url(value: str) -> bool:
-    return re.match(r"^https?://[^/\s]+", value) is not None
+def _is_secure_url(value: str) -> bool:
+    """https, or plain http to a loopback address (a local relay or test server): the
+    URL or the token it is sent with is the secret, and must not cross a network bare."""
+    if re.search(r"\s", value):
+        return False
+    parts = urlsplit(value)
+    if not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and _is_loopback(parts.hostname)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _cross_check(options: Mapping[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
 from monitor.notify import RedactFilter, parse_options, retry_after, scrub, url_secrets
-from monitor.render import clean_line
+from monitor.notify.render import clean_line
 
 PAYLOAD_VERSION = 1
 SIGNATURE_HEADER = "X-Monitor-Signature"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config
-from monitor.runtime import CycleReport, Runtime
+from monitor.service.runtime import CycleReport, Runtime
 from monitor.testing.feedserver import FeedServer, atom, rss
 from monitor.testing.slackserver import SlackMessage, SlackServer
 from monitor.testing.smtpserver import SMTPServer

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from monitor.backoff import backoff_delay, parse_retry_after
+from monitor.ingest.backoff import backoff_delay, parse_retry_after
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 

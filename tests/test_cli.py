@@ -205,7 +205,7 @@ def test_once_refuses_while_another_process_holds_the_database(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
     from monitor.config import load_config
-    from monitor.lock import database_lock
+    from monitor.service.lock import database_lock
 
     config = write_config(tmp_path, feeds)
     lock = database_lock(load_config(config))

@@ -75,8 +75,8 @@ def builtin_classifier_ready() -> bool:
     tests load a stand-in classifier, so that they test the daemon, not the classifier."""
     if "ready" not in _READY:
         from monitor.config import Config
+        from monitor.host.manager import build_host
         from monitor.models import Item
-        from monitor.plugin_manager import build_host
 
         try:
             host = build_host(Config(), entry_points=False)

@@ -16,12 +16,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import Config, FeedConfig, NotifierConfig, load_config
-from monitor.daemon import Daemon, ExitCode, first_poll
 from monitor.errors import AlreadyRunningError, ConfigError
-from monitor.health import Health, HttpEndpoint, parse_address
-from monitor.lock import DatabaseLock, holder, lock_path, pid_path
-from monitor.metrics import Metrics
-from monitor.runtime import Runtime
+from monitor.service.daemon import Daemon, ExitCode, first_poll
+from monitor.service.health import Health, HttpEndpoint, parse_address
+from monitor.service.lock import DatabaseLock, holder, lock_path, pid_path
+from monitor.service.metrics import Metrics
+from monitor.service.runtime import Runtime
 from monitor.store.base import FeedRow
 from monitor.testing.feedserver import FeedServer
 
@@ -41,7 +41,7 @@ def feed(**kw: object) -> FeedConfig:
 
 def test_exit_codes_are_the_documented_ones() -> None:
     assert {c.name: int(c) for c in ExitCode} == {
-        "OK": 0, "CRASH": 1, "TEMPFAIL": 75, "CONFIG": 78, "FORCED": 130,
+        "OK": 0, "CRASH": 1, "UNAVAILABLE": 69, "TEMPFAIL": 75, "CONFIG": 78, "FORCED": 130,
     }  # fmt: skip
     doc = (Path(__file__).parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
     for code in ExitCode:
@@ -151,7 +151,7 @@ def test_a_job_that_raises_is_logged_and_the_schedule_carries_on(
                 text = daemon.metrics.render()[0].decode()
                 assert 'monitor_job_errors_total{job="feed"}' in text
 
-        with caplog.at_level(logging.ERROR, logger="monitor.daemon"):
+        with caplog.at_level(logging.ERROR, logger="monitor.service.daemon"):
             asyncio.run(scenario())
     errors = [r for r in caplog.records if "kaboom" in r.getMessage()]
     assert len(errors) >= 2 and errors[0].feed == "busy"  # type: ignore[attr-defined]
@@ -169,7 +169,7 @@ class FakeStore:
 
 
 def test_health_endpoint_says_which_check_failed() -> None:
-    from monitor.health import store_check
+    from monitor.service.health import store_check
 
     async def scenario() -> None:
         store = FakeStore(writable=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluate import CorpusReport, load_corpus, score_corpus
-from plugins.rudprk import classify
+from monitor.classify.evaluate import CorpusReport, load_corpus, score_corpus
+from monitor.plugins.rudprk import classify
 
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "dev_corpus.jsonl"
@@ -62,12 +62,10 @@ def long_report() -> CorpusReport:
 
 
 def test_long_corpus_relevance_f1_floor(long_report: CorpusReport) -> None:
-    assert long_report.relevance.f1 >= LONG_RELEVANCE_F1_FLOOR, (
-        long_report.to_json()["relevance"]
-    )
+    assert long_report.relevance.f1 >= LONG_RELEVANCE_F1_FLOOR, long_report.to_json()["relevance"]
 
 
 def test_long_corpus_type_micro_f1_floor(long_report: CorpusReport) -> None:
-    assert long_report.type_micro.f1 >= LONG_TYPE_MICRO_F1_FLOOR, (
-        long_report.to_json()["types"]["micro"]
-    )
+    assert long_report.type_micro.f1 >= LONG_TYPE_MICRO_F1_FLOOR, long_report.to_json()["types"][
+        "micro"
+    ]

@@ -117,7 +117,7 @@ def test_every_hook_is_exercised_by_a_test(hook: str) -> None:
 
 
 def test_every_fixture_of_the_kit_is_documented() -> None:
-    source = (ROOT / "monitor" / "testing" / "__init__.py").read_text(encoding="utf-8")
+    source = (ROOT / "monitor" / "testing" / "fixtures.py").read_text(encoding="utf-8")
     fixtures = [
         node.name
         for node in ast.walk(ast.parse(source))

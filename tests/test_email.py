@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from monitor.errors import ConfigError, DeliveryError
-from monitor.samples import sample_alert, sample_alerts
+from monitor.notify.samples import sample_alert, sample_alerts
+from monitor.plugins.email import EmailNotifier, header_text
 from monitor.testing.smtpserver import SMTPServer, free_port
-from plugins.smtp import EmailNotifier, header_text
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import plugins.language as language_plugin
+import monitor.plugins.language as language_plugin
 from monitor.config import Config, FetchConfig
-from monitor.fetch import Fetcher
+from monitor.ingest.fetch import Fetcher
 from monitor.models import Item
+from monitor.plugins import fulltext
+from monitor.plugins.language import LanguageIdentifier
 from monitor.testing.feedserver import FeedServer
-from plugins import fulltext
-from plugins.language import LanguageIdentifier
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 BOILERPLATE = (
@@ -80,8 +80,11 @@ def test_fulltext_keeps_the_article_and_drops_the_furniture(seed: Path) -> None:
 
 def test_fulltext_through_a_real_fetch(server: FeedServer) -> None:
     text = SEEDS[0].read_text(encoding="utf-8")
-    server.route("/article", article_page(text).encode("utf-8"),
-                 headers={"Content-Type": "text/html; charset=utf-8"})
+    server.route(
+        "/article",
+        article_page(text).encode("utf-8"),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
 
     async def fetch() -> str | None:
         async with Fetcher(FetchConfig()) as f:
@@ -141,8 +144,10 @@ def test_seed_articles_are_french(seed: Path) -> None:
         ("Kim Jong Un arrived in Moscow on Tuesday for talks with Vladimir Putin.", "en"),
         ("Ким Чен Ын прибыл в Москву во вторник для переговоров с Владимиром Путиным.", "ru"),
         ("김정은 국무위원장이 화요일 모스크바에 도착해 블라디미르 푸틴 대통령과 회담했다.", "ko"),
-        ("Kim Jong Un ist am Dienstag zu Gesprächen mit Wladimir Putin in Moskau eingetroffen.",
-         "de"),
+        (
+            "Kim Jong Un ist am Dienstag zu Gesprächen mit Wladimir Putin in Moskau eingetroffen.",
+            "de",
+        ),
     ],
 )
 def test_languages_are_identified(text: str, code: str) -> None:
@@ -170,7 +175,9 @@ def test_startup_restricts_the_languages(monkeypatch: pytest.MonkeyPatch) -> Non
     assert language_plugin._identifier.codes == ("en", "de")
     text = SEEDS[0].read_text(encoding="utf-8")
     assert language_plugin.monitor_enrich(item=Item(id="x", text=text)) in (
-        {"language": "en"}, {"language": "de"})
+        {"language": "en"},
+        {"language": "de"},
+    )
 
 
 def test_identifier_ignores_unknown_codes_and_keeps_two() -> None:

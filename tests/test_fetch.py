@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-import monitor.fetch
+import monitor.ingest.fetch
 from monitor.config import FetchConfig
-from monitor.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, Validators
-from monitor.netguard import check_public
-from monitor.parse import parse_feed
+from monitor.ingest.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, Validators
+from monitor.ingest.netguard import check_public
+from monitor.ingest.parse import parse_feed
 from monitor.testing.feedserver import FeedServer, atom, endless, http_date, rss
 
 T = TypeVar("T")
@@ -40,8 +40,12 @@ def run(settings: FetchConfig, job: Callable[[Fetcher], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def feed(server: FeedServer, path: str, validators: Validators | None = None,
-         settings: FetchConfig = FAST) -> FetchResult:
+def feed(
+    server: FeedServer,
+    path: str,
+    validators: Validators | None = None,
+    settings: FetchConfig = FAST,
+) -> FetchResult:
     return run(settings, lambda f: f.fetch_feed(server.url(path), validators))
 
 
@@ -59,8 +63,7 @@ def test_rss_and_atom_fetch_and_parse(server: FeedServer) -> None:
         result = feed(server, path)
         assert result.ok and result.status == 200 and result.final_url == result.url
         assert result.nbytes == len(result.body or b"") > 0 and result.duration > 0
-        parsed = parse_feed(result.body or b"", result.headers, result.final_url,
-                            datetime.now(UTC))
+        parsed = parse_feed(result.body or b"", result.headers, result.final_url, datetime.now(UTC))
         assert [e.title for e in parsed.entries] == ["Kim meets Putin"]
 
 
@@ -178,8 +181,7 @@ def test_permanent_redirect_sets_moved_to(server: FeedServer, status: int) -> No
 @pytest.mark.parametrize("status", [302, 307])
 def test_temporary_redirect_has_no_moved_to(server: FeedServer, status: int) -> None:
     server.route(f"/tmp-target{status}", rss(ITEMS))
-    server.route(f"/tmp{status}", redirect_to=server.url(f"/tmp-target{status}"),
-                 status=status)
+    server.route(f"/tmp{status}", redirect_to=server.url(f"/tmp-target{status}"), status=status)
     result = feed(server, f"/tmp{status}")
     assert result.ok and result.moved_to is None
     assert result.final_url == server.url(f"/tmp-target{status}")
@@ -234,8 +236,11 @@ def test_conditional_headers_follow_redirects(server: FeedServer) -> None:
 
 def test_declared_oversized_body_is_refused_without_reading(server: FeedServer) -> None:
     size = 50 * 1024 * 1024
-    server.route("/huge-declared", endless(b"x" * 65536, limit=size),
-                 headers={"Content-Length": str(size), "Content-Type": "application/xml"})
+    server.route(
+        "/huge-declared",
+        endless(b"x" * 65536, limit=size),
+        headers={"Content-Length": str(size), "Content-Type": "application/xml"},
+    )
     settings = FAST.model_copy(update={"max_bytes": 1024 * 1024})
     result = feed(server, "/huge-declared", settings=settings)
     assert result.error == f"response larger than 1048576 bytes (Content-Length: {size})"
@@ -243,8 +248,11 @@ def test_declared_oversized_body_is_refused_without_reading(server: FeedServer) 
 
 
 def test_streamed_oversized_body_is_aborted_at_the_cap(server: FeedServer) -> None:
-    server.route("/huge-stream", endless(b"<" * 65536, limit=50 * 1024 * 1024),
-                 headers={"Content-Type": "application/xml"})
+    server.route(
+        "/huge-stream",
+        endless(b"<" * 65536, limit=50 * 1024 * 1024),
+        headers={"Content-Type": "application/xml"},
+    )
     settings = FAST.model_copy(update={"max_bytes": 1024 * 1024})
     tracemalloc.start()
     started = time.monotonic()
@@ -261,8 +269,9 @@ def test_streamed_oversized_body_is_aborted_at_the_cap(server: FeedServer) -> No
 def test_gzip_bomb_is_aborted_on_decoded_size(server: FeedServer) -> None:
     bomb = gzip.compress(b"\0" * (50 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < 100 * 1024
-    server.route("/bomb", bomb, headers={"Content-Encoding": "gzip",
-                                         "Content-Type": "application/xml"})
+    server.route(
+        "/bomb", bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/xml"}
+    )
     settings = FAST.model_copy(update={"max_bytes": 1024 * 1024})
     tracemalloc.start()
     try:
@@ -342,9 +351,12 @@ class CountingTransport(httpx.AsyncBaseTransport):
         except BaseException:
             self.active -= 1
             raise
-        return httpx.Response(response.status_code, headers=response.headers,
-                              stream=_Counted(response.stream, self),
-                              extensions=response.extensions)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_Counted(response.stream, self),
+            extensions=response.extensions,
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -397,8 +409,7 @@ def test_article_fetch_returns_html_text(server: FeedServer) -> None:
 
 
 def test_article_must_be_html(server: FeedServer) -> None:
-    server.route("/doc.pdf", b"%PDF-1.7" + b"0" * 1000,
-                 headers={"Content-Type": "application/pdf"})
+    server.route("/doc.pdf", b"%PDF-1.7" + b"0" * 1000, headers={"Content-Type": "application/pdf"})
     result = run(FAST, lambda f: f.fetch_article(server.url("/doc.pdf"), allow_private=True))
     assert result.error == "not an HTML page: application/pdf" and result.body is None
 
@@ -446,7 +457,7 @@ def test_every_redirect_hop_of_an_article_is_checked(
     async def guard(url: str) -> str | None:
         return None if url.startswith(origin) else await check_public(url)
 
-    monkeypatch.setattr(monitor.fetch, "check_public", guard)
+    monkeypatch.setattr(monitor.ingest.fetch, "check_public", guard)
     secret = f"http://localhost:{server.port}/secret"
     server.route("/secret", HTML, headers={"Content-Type": "text/html"})
     server.route("/to-secret", redirect_to=secret)
@@ -454,8 +465,10 @@ def test_every_redirect_hop_of_an_article_is_checked(
     server.clear()
 
     async def both(f: Fetcher) -> list[Any]:
-        return [await f.fetch_article(server.url(p), allow_private=False)
-                for p in ("/to-secret", "/to-metadata")]
+        return [
+            await f.fetch_article(server.url(p), allow_private=False)
+            for p in ("/to-secret", "/to-metadata")
+        ]
 
     to_secret, to_metadata = run(FAST, both)
     assert to_secret.error is not None and "a loopback address" in to_secret.error

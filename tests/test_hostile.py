@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.config import FetchConfig
-from monitor.fetch import Fetcher, FetchResult
-from monitor.parse import ParsedFeed, ParseError, parse_feed
+from monitor.ingest.fetch import Fetcher, FetchResult
+from monitor.ingest.parse import ParsedFeed, ParseError, parse_feed
 from monitor.testing.feedserver import FeedServer, atom, endless, rss
 
 NOW = datetime(2025, 11, 12, tzinfo=UTC)
@@ -45,14 +45,15 @@ def quadratic_blowup() -> bytes:
 def server() -> Iterator[FeedServer]:
     with FeedServer() as s:
         s.route("/secret", "root:x:0:0:SECRET-MARKER", headers={"Content-Type": "text/plain"})
-        s.route("/evil.dtd", '<!ENTITY leak "SECRET-MARKER">',
-                headers={"Content-Type": "application/xml-dtd"})
+        s.route(
+            "/evil.dtd",
+            '<!ENTITY leak "SECRET-MARKER">',
+            headers={"Content-Type": "application/xml-dtd"},
+        )
         yield s
 
 
-def bounded_parse(
-    body: bytes, max_seconds: float = 2.0, max_mib: int | None = None
-) -> ParsedFeed:
+def bounded_parse(body: bytes, max_seconds: float = 2.0, max_mib: int | None = None) -> ParsedFeed:
     """parse_feed, asserting it stays within a time bound and, when `max_mib` is given,
     a memory bound (traced allocations; tracing slows parsing about threefold)."""
     if max_mib is not None:
@@ -115,11 +116,15 @@ def test_external_http_entities_and_dtds_are_never_fetched(server: FeedServer) -
     assert server.requests == []
 
 
-@pytest.mark.parametrize("make_body", [
-    lambda s: s.url("/secret").encode(),
-    lambda s: b"/etc/passwd",
-    lambda s: b"file:///etc/passwd",
-], ids=["url", "path", "file-url"])
+@pytest.mark.parametrize(
+    "make_body",
+    [
+        lambda s: s.url("/secret").encode(),
+        lambda s: b"/etc/passwd",
+        lambda s: b"file:///etc/passwd",
+    ],
+    ids=["url", "path", "file-url"],
+)
 def test_bodies_that_look_like_urls_or_paths_are_never_opened(
     server: FeedServer, make_body: object
 ) -> None:
@@ -147,14 +152,17 @@ def test_binary_garbage_raises_parse_error(body: bytes) -> None:
 
 def test_deeply_nested_markup_is_cheap() -> None:
     nested = "<div>" * 20_000 + "deep" + "</div>" * 20_000
-    parsed = bounded_parse(rss([{"title": "Nested", "link": "https://evil.example/n",
-                                 "summary": nested}]), max_seconds=5)
+    parsed = bounded_parse(
+        rss([{"title": "Nested", "link": "https://evil.example/n", "summary": nested}]),
+        max_seconds=5,
+    )
     assert parsed.entries[0].summary == "deep"
 
 
 def test_huge_title_and_many_entries_stay_bounded() -> None:
-    items = [{"title": f"Entry {i} " + "x" * 200, "link": f"https://n.example/{i}"}
-             for i in range(1000)]
+    items = [
+        {"title": f"Entry {i} " + "x" * 200, "link": f"https://n.example/{i}"} for i in range(1000)
+    ]
     items.append({"title": "T" * 1_000_000, "link": "https://n.example/big"})
     parsed = bounded_parse(rss(items), max_seconds=10)
     assert len(parsed.entries) == 1001
@@ -167,11 +175,14 @@ HOSTILE = {
     "/drip": dict(body=endless(b"<rss>"), drip=0.05),
     "/stall": dict(body=rss([{"title": "x"}]), drip=5.0, chunk=20),
     "/huge": dict(body=endless(b"<" * 65536, limit=50 * 2**20)),
-    "/bomb": dict(body=gzip.compress(b"\0" * 30 * 2**20),
-                  headers={"Content-Encoding": "gzip", "Content-Type": "application/xml"}),
+    "/bomb": dict(
+        body=gzip.compress(b"\0" * 30 * 2**20),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/xml"},
+    ),
     "/loop": dict(body=b"", redirect_to="/loop", status=301),
-    "/html": dict(body=b"<!DOCTYPE html><html><body>Home</body></html>",
-                  headers={"Content-Type": "text/html"}),
+    "/html": dict(
+        body=b"<!DOCTYPE html><html><body>Home</body></html>", headers={"Content-Type": "text/html"}
+    ),
     "/500": dict(body=b"boom", status=500),
     "/garbage": dict(body=bytes(range(256)) * 100),
     "/lol": dict(body=billion_laughs()),
@@ -179,8 +190,14 @@ HOSTILE = {
 
 
 def test_hostile_feeds_do_not_stop_healthy_ones() -> None:
-    settings = FetchConfig(connect_timeout=1, read_timeout=0.5, total_timeout=1.0,
-                           max_bytes=2 * 2**20, per_host=2, concurrency=16)
+    settings = FetchConfig(
+        connect_timeout=1,
+        read_timeout=0.5,
+        total_timeout=1.0,
+        max_bytes=2 * 2**20,
+        per_host=2,
+        concurrency=16,
+    )
     servers = [FeedServer().start() for _ in range(4)]
     try:
         healthy: dict[str, str] = {}
@@ -188,8 +205,18 @@ def test_hostile_feeds_do_not_stop_healthy_ones() -> None:
         for i in range(12):
             s = servers[i % 4]
             build = rss if i % 2 else atom
-            s.route(f"/ok{i}", build([{"title": f"Healthy {i}", "link": f"https://ok.example/{i}",
-                                        "guid": f"tag:ok.example,2025:{i}"}]))
+            s.route(
+                f"/ok{i}",
+                build(
+                    [
+                        {
+                            "title": f"Healthy {i}",
+                            "link": f"https://ok.example/{i}",
+                            "guid": f"tag:ok.example,2025:{i}",
+                        }
+                    ]
+                ),
+            )
             healthy[s.url(f"/ok{i}")] = f"Healthy {i}"
         for n, (path, options) in enumerate(HOSTILE.items()):
             s = servers[n % 4]
@@ -202,7 +229,8 @@ def test_hostile_feeds_do_not_stop_healthy_ones() -> None:
                 return result, result.error
             try:
                 parsed = await asyncio.to_thread(
-                    parse_feed, result.body, result.headers, result.final_url, NOW)
+                    parse_feed, result.body, result.headers, result.final_url, NOW
+                )
             except ParseError as exc:
                 return result, exc
             return result, parsed

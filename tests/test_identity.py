@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.identity import canonical_url, entry_key
+from monitor.ingest.identity import canonical_url, entry_key
 
 
 @pytest.mark.parametrize(
@@ -31,8 +31,18 @@ def test_canonical_url(url: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "param",
     [
-        "utm_source=rss", "utm_medium=feed", "utm_campaign=x", "fbclid=abc", "gclid=abc",
-        "mc_cid=1", "mc_eid=2", "yclid=3", "igshid=4", "_ga=5", "ref=home", "ref_src=twsrc",
+        "utm_source=rss",
+        "utm_medium=feed",
+        "utm_campaign=x",
+        "fbclid=abc",
+        "gclid=abc",
+        "mc_cid=1",
+        "mc_eid=2",
+        "yclid=3",
+        "igshid=4",
+        "_ga=5",
+        "ref=home",
+        "ref_src=twsrc",
         "xtor=RSS-3208",
     ],
 )

@@ -22,11 +22,11 @@ import pytest
 from monitor.errors import ConfigError, DeliveryError
 from monitor.hookspecs import Notifier
 from monitor.models import Delivery
-from monitor.samples import sample_alert, sample_alerts
+from monitor.notify.samples import sample_alert, sample_alerts
+from monitor.plugins import console, email, slack, webhook
 from monitor.testing.receiver import WebhookReceiver
 from monitor.testing.slackserver import SlackServer
 from monitor.testing.smtpserver import SMTPServer
-from plugins import console, slack, smtp, webhook
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -180,9 +180,9 @@ def _email_rig(server: SMTPServer) -> Rig:
 
     return Rig(
         kind="email",
-        factory=smtp.EmailNotifier,
+        factory=email.EmailNotifier,
         name="mail",
-        make=lambda extra: smtp.EmailNotifier("mail", {**base, **extra}),
+        make=lambda extra: email.EmailNotifier("mail", {**base, **extra}),
         messages=lambda: [text_of(i) for i in range(len(server.messages))],
         fail_temporarily=lambda: server.refuse_next(1, 451),
         fail_permanently=lambda: server.refuse_next(1, 554),
@@ -244,7 +244,7 @@ def notifier(rig: Rig) -> Iterator[Notifier]:
 
 
 def test_kind_is_provided_by_its_hook(rig: Rig) -> None:
-    modules = {"console": console, "slack": slack, "email": smtp, "webhook": webhook}
+    modules = {"console": console, "slack": slack, "email": email, "webhook": webhook}
     kinds = modules[rig.kind].monitor_notifier_kinds()
     assert list(kinds) == [rig.kind]
     assert callable(kinds[rig.kind])

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts.outbox import Deliverer
 from monitor.cli import main as cli_main
 from monitor.config import Config, DeliveryConfig, load_config
-from monitor.deliver import Deliverer
 from monitor.errors import DeliveryError
-from monitor.plugin_manager import build_host
-from monitor.runtime import CycleReport, Runtime
+from monitor.host.manager import build_host
+from monitor.service.runtime import CycleReport, Runtime
 from monitor.store import SqlStore
 from monitor.testing.feedserver import FeedServer, rss
 from monitor.testing.receiver import WebhookReceiver
@@ -45,7 +45,7 @@ from pathlib import Path
 
 from monitor.hookspecs import hookimpl
 from monitor.models import Classification
-from plugins.slack import SlackNotifier
+from monitor.plugins.slack import SlackNotifier
 
 TAG = re.compile(r"\\[\\[(.*?)\\]\\]")
 

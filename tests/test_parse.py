@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import MonitorError
-from monitor.parse import Entry, ParseError, parse_feed, strip_internal_subset
+from monitor.ingest.parse import Entry, ParseError, parse_feed, strip_internal_subset
+from monitor.ingest.textclean import html_to_text
 from monitor.testing.feedserver import atom, rss
-from monitor.textclean import html_to_text
 
 FETCHED = datetime(2025, 11, 12, 8, 0, 0, tzinfo=UTC)
 URL = "https://feeds.example/world.xml"
@@ -48,8 +48,9 @@ def test_rss2() -> None:
 
 
 def test_atom() -> None:
-    body = atom([item(1, content="<p>Full <b>text</b> one.</p><p>Second paragraph.</p>")],
-                language="de")
+    body = atom(
+        [item(1, content="<p>Full <b>text</b> one.</p><p>Second paragraph.</p>")], language="de"
+    )
     feed = parse_feed(body, ATOM, URL, FETCHED)
     entry = feed.entries[0]
     assert entry.title == "Story 1" and entry.link == "https://news.example/story/1"
@@ -134,12 +135,18 @@ def test_correctly_declared_legacy_and_wide_encodings() -> None:
 
 
 def test_html_in_titles_and_summaries_becomes_clean_text() -> None:
-    entry = parse(rss([item(
-        1,
-        title="<b>Kim</b> &amp;amp; Putin&nbsp;meet",
-        summary="<p>Talks&#8230;</p><script>alert(1)</script>\n\n"
-                "  <div>in   <i>Pyongyang</i></div>",
-    )]))[0]
+    entry = parse(
+        rss(
+            [
+                item(
+                    1,
+                    title="<b>Kim</b> &amp;amp; Putin&nbsp;meet",
+                    summary="<p>Talks&#8230;</p><script>alert(1)</script>\n\n"
+                    "  <div>in   <i>Pyongyang</i></div>",
+                )
+            ]
+        )
+    )[0]
     assert entry.title == "Kim &amp; Putin meet"
     assert entry.summary == "Talks… in Pyongyang"
     assert entry.content == "Talks…\n\nin Pyongyang"
@@ -170,8 +177,9 @@ def test_future_date_uses_fetch_time_but_small_skew_is_kept() -> None:
 
 
 def test_naive_fetched_at_is_taken_as_utc() -> None:
-    feed = parse_feed(rss([{"title": "x", "link": "https://n.example/1"}]), RSS, URL,
-                      FETCHED.replace(tzinfo=None))
+    feed = parse_feed(
+        rss([{"title": "x", "link": "https://n.example/1"}]), RSS, URL, FETCHED.replace(tzinfo=None)
+    )
     assert feed.entries[0].published == FETCHED
 
 
@@ -185,10 +193,20 @@ def test_updated_entry_keeps_its_key_but_changes_content_hash() -> None:
 
 
 def test_same_article_in_two_feeds_gets_the_same_key() -> None:
-    a = parse(rss([{"title": "Kim in Moscow", "guid": ("https://news.example/kim?utm_source=a",
-                                                         True)}]))[0]
-    b = parse(atom([{"title": "Kim in Moscow (wire)",
-                     "link": "https://NEWS.example/kim/?utm_medium=feed&fbclid=x"}]), ATOM)[0]
+    a = parse(
+        rss([{"title": "Kim in Moscow", "guid": ("https://news.example/kim?utm_source=a", True)}])
+    )[0]
+    b = parse(
+        atom(
+            [
+                {
+                    "title": "Kim in Moscow (wire)",
+                    "link": "https://NEWS.example/kim/?utm_medium=feed&fbclid=x",
+                }
+            ]
+        ),
+        ATOM,
+    )[0]
     assert a.key == b.key == "url:https://news.example/kim"
     assert a.link == "https://news.example/kim?utm_source=a"
 
@@ -213,15 +231,17 @@ def test_duplicate_entries_in_one_feed_are_collapsed() -> None:
 @pytest.mark.parametrize(
     ("body", "headers", "reason"),
     [
-        (b"<!DOCTYPE html><html><head><title>Home</title></head><body>x</body></html>",
-         {"content-type": "text/html"}, "not a feed: HTML page"),
+        (
+            b"<!DOCTYPE html><html><head><title>Home</title></head><body>x</body></html>",
+            {"content-type": "text/html"},
+            "not a feed: HTML page",
+        ),
         (b"\n<html lang='en'><body><p>hi</p></body></html>", RSS, "not a feed: HTML page"),
         (bytes(range(256)) * 8, RSS, "binary data"),
         (b"\x1f\x8b\x08\x00" + b"\x00" * 100, RSS, "binary data"),
         (b"", RSS, "empty response"),
         (b'<?xml version="1.0"?><rss><channel><title>T</ti', RSS, "no entries and XML error"),
-        (b"just some words, not xml", {"content-type": "text/plain"},
-         "no entries and XML error"),
+        (b"just some words, not xml", {"content-type": "text/plain"}, "no entries and XML error"),
         (b'<?xml version="1.0"?><config><a>1</a></config>', RSS, "not a feed"),
     ],
 )

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config
-from monitor.plugin_manager import PluginHost
-from monitor.runtime import Runtime
+from monitor.host.manager import PluginHost
+from monitor.service.runtime import Runtime
 from monitor.testing.feedserver import FeedServer, rss
 
 

@@ -13,8 +13,8 @@ import pytest
 from monitor.config import ClassifierConfig, Config, PluginsConfig, load_config
 from monitor.errors import PluginError
 from monitor.hookspecs import hookimpl
+from monitor.host.manager import PluginHost, build_host, combine
 from monitor.models import Classification, Item
-from monitor.plugin_manager import PluginHost, build_host, combine
 
 ITEM = Item(id="1", title="t", text="x")
 

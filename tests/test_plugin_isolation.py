@@ -16,9 +16,9 @@ import pytest
 
 from monitor.config import Config
 from monitor.hookspecs import hookimpl
+from monitor.host.manager import build_host
 from monitor.models import Classification, Item
-from monitor.plugin_manager import build_host
-from monitor.runtime import Runtime
+from monitor.service.runtime import Runtime
 from monitor.testing.feedserver import FeedServer, rss
 from monitor.testing.kit import NotifierCapture, feed_config
 
@@ -145,7 +145,7 @@ def test_a_hung_call_does_not_keep_the_process_alive(tmp_path: Path) -> None:
         from monitor.config import ClassifierConfig, Config
         from monitor.hookspecs import hookimpl
         from monitor.models import Item
-        from monitor.plugin_manager import PluginHost
+        from monitor.host.manager import PluginHost
 
         class Forever:
             @hookimpl

@@ -13,9 +13,9 @@ import pytest
 from monitor.config import Config
 from monitor.errors import DeliveryError
 from monitor.hookspecs import hookimpl
+from monitor.host.manager import PluginHost
 from monitor.models import Classification, Item
-from monitor.plugin_manager import PluginHost
-from monitor.samples import sample_alert
+from monitor.notify.samples import sample_alert
 from monitor.testing.feedserver import FeedServer, rss
 from monitor.testing.kit import NotifierCapture, feed_config, run_once
 

@@ -6,17 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from monitor.alerts.routes import due_at, quiet_until, route_matches
 from monitor.config import Config, RouteConfig
 from monitor.models import Classification, Item
-from monitor.rules import (
-    cron_expression,
-    digest_trigger,
-    due_at,
-    parse_quiet_hours,
-    quiet_until,
-    route_matches,
-    schedule_problem,
-)
+from monitor.schedules import cron_expression, digest_trigger, parse_quiet_hours, schedule_problem
 
 ITEM = Item(
     id="1",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluate import Check, check_seeds, load_seed_cases
-from plugins.rudprk import classify
+from monitor.classify.evaluate import Check, check_seeds, load_seed_cases
+from monitor.plugins.rudprk import classify
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 CHECKS: list[Check] = check_seeds(classify, load_seed_cases(SEEDS))

@@ -9,10 +9,9 @@ from dataclasses import replace
 import pytest
 
 from monitor.errors import ConfigError, DeliveryError
-from monitor.render import view
-from monitor.samples import sample_alert, sample_alerts
-from monitor.testing.slackserver import SlackServer, validate
-from plugins.slack import (
+from monitor.notify.render import view
+from monitor.notify.samples import sample_alert, sample_alerts
+from monitor.plugins.slack import (
     HEADER_LIMIT,
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -20,6 +19,7 @@ from plugins.slack import (
     SlackNotifier,
     alert_message,
 )
+from monitor.testing.slackserver import SlackServer, validate
 
 
 @pytest.fixture

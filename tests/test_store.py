@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from monitor.errors import SchemaTooNewError
 from monitor.models import Classification, Evidence
@@ -93,7 +94,7 @@ def test_entry_stored_once_changed_when_content_changes(store: SqlStore) -> None
         item_id,
         ItemChange.SEEN,
     )
-    assert store.item_feed_names(item_id) == ["a", "b"]
+    assert sources(store, item_id) == ["a", "b"]
     assert store.upsert_entry(feeds["a"].id, entry(content="new text"), NOW) == (
         item_id,
         ItemChange.CHANGED,
@@ -238,3 +239,16 @@ def test_digests_wait_for_their_time_unless_flushed(store: SqlStore) -> None:
 
 def test_store_is_writable(store: SqlStore) -> None:
     assert store.is_writable()
+
+
+def sources(store: SqlStore, item_id: int) -> list[str]:
+    """Names of the feeds that carried an item, in the order they first did."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT f.name FROM item_sources s JOIN feeds f ON f.id = s.feed_id "
+                "WHERE s.item_id = :id ORDER BY s.first_seen_at, f.name"
+            ),
+            {"id": item_id},
+        )
+        return [r[0] for r in rows]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts.stories import alert_kind, find_story, route_kind
 from monitor.config import Config
 from monitor.hookspecs import hookimpl
+from monitor.host.manager import build_host
 from monitor.models import Classification, Item
-from monitor.plugin_manager import build_host
-from monitor.runtime import CycleReport, Runtime
+from monitor.service.runtime import CycleReport, Runtime
 from monitor.store.base import StoryRow
-from monitor.stories import alert_kind, find_story, route_kind
 from monitor.testing.feedserver import FeedServer, rss
 from monitor.testing.slackserver import SlackServer
 

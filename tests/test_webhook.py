@@ -11,9 +11,9 @@ import pytest
 
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Classification
-from monitor.samples import sample_alert, sample_alerts
+from monitor.notify.samples import sample_alert, sample_alerts
+from monitor.plugins.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, verify
 from monitor.testing.receiver import WebhookReceiver
-from plugins.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, verify
 
 SECRET = "whsec-0123456789abcdef"
 HOOK_PATH = "/hooks/rcv-7f3a9c-token"

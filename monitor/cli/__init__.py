@@ -20,7 +20,7 @@ COMMANDS = (
     "plugins",
     "check_config",
     "status",
-    "test_alert",
+    "send_test_alert",
 )
 
 

@@ -1,6 +1,9 @@
-"""`monitor check-config`: validate the config (and every notifier's options).
+"""`monitor check-config`: validate the config as the daemon will use it.
 
-Exit 0 when it is valid; exit 1 with every problem named by file and key path.
+One pass reports every problem at once: the file's own keys and types, then what only
+the plugins can judge (plugins that fail to load or start with their options, unknown
+`[classifier] required` names, every notifier's options). Exit 0 when the daemon would
+accept the file as it is; exit 1 with every problem named by file and key path.
 """
 
 from __future__ import annotations
@@ -8,10 +11,10 @@ from __future__ import annotations
 import argparse
 
 from monitor.cli.common import add_config_option, fail
-from monitor.config import load_config
+from monitor.config import NotifierConfig, plugin_sections, read_config
 from monitor.errors import ConfigError
-from monitor.plugin_manager import build_host
-from monitor.runtime import build_notifiers
+from monitor.host.manager import build_host
+from monitor.service.runtime import notifier_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,19 +25,39 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
-        host = build_host(config)
-        for notifier in build_notifiers(config, host).values():
-            notifier.close()
-    except ConfigError as exc:
+        config, data, problems = read_config(args.config)
+    except ConfigError as exc:  # not readable at all: nothing more to check
         fail(str(exc))
         return 1
-    failed = [i for i in host.infos.values() if i.status == "failed"]
-    for info in failed:
-        fail(f"warning: plugin {info.name} failed to load: {info.error}")
-    routes = config.effective_routes()
+    source = str(args.config)
+    host = build_host(config or plugin_sections(data, source))
+    host.startup()
+    try:
+        problems += host.problems()
+        problems += notifier_problems(_notifier_specs(data), host)
+    finally:
+        host.shutdown()
+    if problems:
+        fail(str(ConfigError(source, problems)))
+        return 1
+    assert config is not None
     print(
         f"{config.source}: OK — {len(config.feeds)} feed(s), {len(config.notifiers)} notifier(s), "
-        f"{len(routes)} route(s)"
+        f"{len(config.effective_routes())} route(s)"
     )
     return 0
+
+
+def _notifier_specs(data: dict[str, object]) -> dict[str, NotifierConfig]:
+    """The notifier tables that are well-formed enough to hand to their plugin (the
+    others were already reported with the file's problems)."""
+    raw = data.get("notifiers", {"console": {"kind": "console"}})
+    if not isinstance(raw, dict):
+        return {}
+    specs: dict[str, NotifierConfig] = {}
+    for name, table in raw.items():
+        try:
+            specs[name] = NotifierConfig.model_validate(table)
+        except ValueError:
+            continue
+    return specs

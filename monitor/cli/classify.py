@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,8 +89,8 @@ def read_items(paths: list[str]) -> Iterator[Item]:
             raise InputError(f"{path}: cannot read: {exc}") from exc
 
 
-def _jsonl(lines: object, where: str) -> Iterator[Item]:
-    for n, line in enumerate(lines, 1):  # type: ignore[call-overload]
+def _jsonl(lines: Iterable[str], where: str) -> Iterator[Item]:
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

@@ -10,7 +10,7 @@ from monitor.config import DEFAULT_CONFIG, Config, load_config
 from monitor.errors import ConfigError, MonitorError
 
 if TYPE_CHECKING:
-    from monitor.plugin_manager import PluginHost
+    from monitor.host.manager import PluginHost
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def optional_config(path: str | None) -> Config:
 def started_host(path: str | None) -> tuple[Config, PluginHost]:
     """The optional config and a plugin host with every plugin loaded and started;
     prints every config problem and exits 1 when the config is invalid."""
-    from monitor.plugin_manager import build_host
+    from monitor.host.manager import build_host
 
     try:
         config = optional_config(path)

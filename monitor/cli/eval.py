@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def handle(args: argparse.Namespace) -> int:
-    from monitor import evaluate
+    from monitor.classify import evaluate
 
     _, host = started_host(args.config)
     empty = Classification(relevant=False, score=0.0)

@@ -8,11 +8,11 @@ import sys
 
 from monitor.cli.common import add_config_option, config_or_exit, fail
 from monitor.config import Config
-from monitor.daemon import ExitCode
 from monitor.errors import AlreadyRunningError, ConfigError, StoreError
-from monitor.lock import database_lock
-from monitor.logs import setup_logging
-from monitor.runtime import CycleReport, Runtime
+from monitor.service.daemon import ExitCode
+from monitor.service.lock import database_lock
+from monitor.service.logs import setup_logging
+from monitor.service.runtime import CycleReport, Runtime
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,12 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--log-format", choices=["text", "json"], help="log line format (default: config)"
     )
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress too")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     config = config_or_exit(args.config)
-    setup_logging(args.log_format or config.daemon.log_format, "WARNING")
+    # Each failure is told once, by its log line (a feed's warning, a dead letter's
+    # error); the summary at the end only counts. --verbose adds progress lines.
+    setup_logging(
+        args.log_format or config.daemon.log_format, "INFO" if args.verbose else "WARNING"
+    )
     # Like the daemon, one cycle owns the outbox while it runs: it resends deliveries
     # left in flight, which must not be another live process's.
     lock = database_lock(config)
@@ -66,6 +71,14 @@ def _once(config: Config) -> int:
         f"{report.delivery.dead} dead-lettered",
         file=sys.stderr,
     )
-    for poll in failed:
-        print(f"  feed {poll.feed}: {poll.error}", file=sys.stderr)
-    return 0
+    return int(outcome(report))
+
+
+def outcome(report: CycleReport) -> ExitCode:
+    """OK, or UNAVAILABLE when the run reached none of its feeds or dead-lettered a
+    delivery: a scheduler (cron, systemd timer, CI) then sees the failure."""
+    if report.polls and all(p.error for p in report.polls):
+        return ExitCode.UNAVAILABLE
+    if report.delivery.dead:
+        return ExitCode.UNAVAILABLE
+    return ExitCode.OK

@@ -17,7 +17,7 @@ import sys
 from monitor.cli.common import add_config_option, fail
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.lock import holder, lock_path, pid_path, read_pid_file
+from monitor.service.lock import holder, lock_path, pid_path, read_pid_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,6 +1,6 @@
 """`monitor run`: the daemon, in the foreground.
 
-Exit codes (see monitor.daemon.ExitCode and docs/operations.md): 0 stopped cleanly,
+Exit codes (see monitor.service.daemon.ExitCode and docs/operations.md): 0 stopped cleanly,
 1 crashed, 75 another daemon holds the database, 78 invalid config or unusable
 database (do not restart), 130 forced stop by a second signal.
 """
@@ -19,24 +19,24 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 import monitor
-from monitor import logs
 from monitor.cli.common import add_config_option, fail
 from monitor.config import Config, load_config
-from monitor.daemon import Daemon, ExitCode
 from monitor.errors import AlreadyRunningError, ConfigError, StoreError
-from monitor.health import parse_address
-from monitor.lock import (
+from monitor.service import logs
+from monitor.service.daemon import Daemon, ExitCode
+from monitor.service.health import parse_address
+from monitor.service.lock import (
     DatabaseLock,
     database_lock,
     pid_path,
     remove_pid_file,
     write_pid_file,
 )
-from monitor.logs import setup_logging
-from monitor.runtime import Runtime
+from monitor.service.logs import setup_logging
+from monitor.service.runtime import Runtime
 from monitor.store.migrations import SCHEMA_VERSION
 
-log = logging.getLogger("monitor.daemon")
+log = logging.getLogger("monitor.service.daemon")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

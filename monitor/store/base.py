@@ -6,7 +6,7 @@ on PostgreSQL (several daemons on one database) can satisfy it without new seman
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -60,7 +60,7 @@ class PollRecord:
 
 @dataclass(frozen=True, slots=True)
 class EntryRecord:
-    """What the store keeps of a feed entry (see `monitor.parse.Entry`)."""
+    """What the store keeps of a feed entry (see `monitor.ingest.parse.Entry`)."""
 
     key: str
     canonical_url: str | None
@@ -86,6 +86,20 @@ class StoryRow:
     #: When the story's first item was published: the date to compare reports by
     #: when they give no event date (processing time says nothing about the event).
     first_published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryContext:
+    """What the decision needs from the store, read in one go before it."""
+
+    #: The story the item already belongs to (it was processed before, then edited).
+    own: StoryRow | None = None
+    #: Stories it may belong to otherwise (same URL, or close event dates).
+    candidates: tuple[StoryRow, ...] = ()
+    #: Story id -> ids of the items in it, for `own` and every candidate.
+    members: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    #: Story id -> routes that already sent that story's first ("new") alert.
+    alerted: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,21 +140,44 @@ class Store(Protocol):
     def feeds(self) -> list[FeedRow]: ...
     def record_poll(self, feed_id: int, poll: PollRecord) -> None: ...
     def recent_polls(self, feed_id: int, limit: int = 10) -> list[dict[str, Any]]: ...
+    def prune_polls(self, before: datetime) -> int: ...
 
     # items
     def upsert_entry(
         self, feed_id: int, entry: EntryRecord, fetched_at: datetime
     ) -> tuple[int, ItemChange]: ...
-    def pending_items(self, limit: int = 100) -> list[tuple[int, Item]]: ...
+    def store_entries(
+        self,
+        feed_id: int,
+        entries: Sequence[EntryRecord],
+        fetched_at: datetime,
+        limit: int | None = None,
+    ) -> tuple[list[tuple[int, ItemChange]], bool]: ...
+    def pending_items(
+        self, limit: int = 100, now: datetime | None = None
+    ) -> list[tuple[int, Item]]: ...
     def item_count(self) -> int: ...
+    def record_item_failure(
+        self, item_id: int, error: str, now: datetime, *, retry_at: datetime | None
+    ) -> int: ...
+    def item_attempts(self, item_id: int) -> int: ...
+    def failed_items(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def retry_failed_items(self, ids: Sequence[int] | None = None) -> int: ...
+    def next_item_retry(self) -> datetime | None: ...
+    def item_state_counts(self) -> dict[str, int]: ...
 
     # classification, stories, outbox
     def story_candidates(
         self, canonical_url: str | None, since: datetime, event_dates: tuple[date, date] | None
     ) -> list[StoryRow]: ...
-    def story_item_ids(self, story_id: int) -> list[int]: ...
     def item_story(self, item_id: int) -> StoryRow | None: ...
-    def alerted_routes(self, story_id: int) -> set[str]: ...
+    def story_context(
+        self,
+        item_id: int,
+        canonical_url: str | None,
+        since: datetime,
+        event_dates: tuple[date, date] | None,
+    ) -> StoryContext: ...
     def commit_classification(
         self,
         item_id: int,
@@ -176,6 +213,7 @@ class Store(Protocol):
     ) -> None: ...
     def recover_inflight(self) -> int: ...
     def delivery_counts(self) -> dict[str, int]: ...
+    def delivery_counts_by_notifier(self) -> dict[tuple[str, str], int]: ...
     def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]: ...
     def retry_dead_letters(self, now: datetime, ids: Sequence[int] | None = None) -> int: ...
     def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]: ...

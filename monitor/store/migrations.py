@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, DefaultClause, Table, inspect, select, text
 
-from monitor.errors import SchemaTooNewError
+from monitor.errors import SchemaTooNewError, StoreError
 from monitor.store import schema
 
 Migration = Callable[[Connection], None]
@@ -20,7 +20,29 @@ def _initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
-MIGRATIONS: list[Migration] = [_initial]
+def _item_failures(conn: Connection) -> None:
+    """Schema 2: per-item processing attempts, retry time and last error."""
+    _add_columns(conn, schema.items, ("attempts", "next_attempt_at", "last_error"))
+
+
+def _add_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """ALTER TABLE ADD COLUMN for each column of `table` (as schema.py declares it) that
+    the database does not have yet. A database created at this version by `_initial`
+    already has them, so each step is a real step for older databases and a no-op for
+    new ones."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name in have:
+            continue
+        column = table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        clause = column.server_default
+        default = f" DEFAULT {clause.arg}" if isinstance(clause, DefaultClause) else ""
+        null = " NOT NULL" if not column.nullable else ""
+        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}{default}{null}"))
+
+
+MIGRATIONS: list[Migration] = [_initial, _item_failures]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -33,21 +55,39 @@ def current_version(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def check_version(conn_factory: Callable[[], Connection], where: str) -> int:
+    """The schema version of a database opened read-only; an error when this code
+    cannot read it (newer, or not yet migrated to what the code expects)."""
+    with conn_factory() as conn:
+        found = current_version(conn)
+    _refuse_newer(found, where)
+    if found < SCHEMA_VERSION:
+        raise StoreError(
+            f"{where}: database schema version {found} is older than this monitor's "
+            f"({SCHEMA_VERSION}); start the daemon once to migrate it"
+        )
+    return found
+
+
 def migrate(conn_factory: Callable[[], Connection], where: str) -> int:
     """Bring the schema to SCHEMA_VERSION; return the version found before."""
     with conn_factory() as conn:
         found = current_version(conn)
+    _refuse_newer(found, where)
+    for version in range(found, SCHEMA_VERSION):
+        with conn_factory() as conn, conn.begin():
+            MIGRATIONS[version](conn)
+            _set_version(conn, version + 1)
+    return found
+
+
+def _refuse_newer(found: int, where: str) -> None:
     if found > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"{where}: database schema version {found} is newer than this monitor "
             f"understands ({SCHEMA_VERSION}); upgrade monitor or use another database. "
             "The database was not modified."
         )
-    for version in range(found, SCHEMA_VERSION):
-        with conn_factory() as conn, conn.begin():
-            MIGRATIONS[version](conn)
-            _set_version(conn, version + 1)
-    return found
 
 
 def _set_version(conn: Connection, version: int) -> None:

@@ -102,6 +102,10 @@ items = Table(
     Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
     Column("state", String(16), nullable=False, default="new"),
     Column("meta", JSON, nullable=False, default=dict),
+    # schema 2: processing failures (an item that fails is retried, then set aside)
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
     Index("ix_items_canonical_url", "canonical_url"),
     Index("ix_items_state", "state"),
 )

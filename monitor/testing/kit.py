@@ -25,8 +25,8 @@ from typing import Any
 from monitor.config import Config, NotifierConfig
 from monitor.errors import DeliveryError
 from monitor.hookspecs import hookimpl
+from monitor.host.manager import PluginHost, build_host
 from monitor.models import Alert, Classification, Delivery, Item
-from monitor.plugin_manager import PluginHost, build_host
 
 #: The environment variable naming a seed directory (with expected.toml) to use.
 SEEDS_ENV = "MONITOR_SEEDS"
@@ -201,7 +201,7 @@ def run_once(
     The host holds `plugins` (and the built-ins when asked) and the `capture` notifier
     kind; returns the runtime's CycleReport (`polls`, `processed`, `delivery`).
     """
-    from monitor.runtime import Runtime
+    from monitor.service.runtime import Runtime
 
     capture = capture or NotifierCapture()
     host = host_with(*plugins, config=config, builtins=builtins, startup=False)
@@ -220,7 +220,7 @@ def run_once(
 @dataclass
 class SeedReport:
     """Which expectations of the seeds a classifier meets: the checks of
-    `monitor eval seeds/` (`monitor.evaluate.Check`: seed, check, expected, got, passed).
+    `monitor eval seeds/` (`monitor.classify.evaluate.Check`: seed, check, expected, got, passed).
 
     A check is named after the key of expected.toml, with the value for list keys:
     "relevant", "primary", "actors-Kim Jong Un", "must_include-summit". Select checks by
@@ -259,7 +259,7 @@ class SeedReport:
         return list(dict.fromkeys(c.seed for c in self.checks))
 
     def __str__(self) -> str:
-        from monitor.evaluate import render_checks_table
+        from monitor.classify.evaluate import render_checks_table
 
         return render_checks_table(self.checks)
 
@@ -287,7 +287,7 @@ def run_seeds(
     `classify` takes an Item and returns a Classification or None (abstain): a plugin's
     `monitor_classify`, or `host.classify` for the combined result of a host's plugins.
     """
-    from monitor import evaluate
+    from monitor.classify import evaluate
 
     directory = Path(seeds) if seeds is not None else find_seeds()
     if directory is None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import monitor
 from monitor.hookspecs import hookimpl
 from monitor.models import Classification, Item
-from plugins.rudprk import engine
-from plugins.rudprk.lexicon import knowledge
+
+from . import engine
+from .lexicon import knowledge
 
 __all__ = ["classify", "monitor_classify"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from plugins.rudprk.lexicon import Knowledge
+from .lexicon import Knowledge
 
 _DIGIT = re.compile(r"\d")
 _ORD = r"(?:er|re|st|nd|rd|th|\.|º|°|-?go|-?е|-?го)?"

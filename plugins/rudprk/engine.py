@@ -20,13 +20,14 @@ from typing import Any
 
 from monitor.models import Classification, Evidence, Item
 from monitor.taxonomy import CONTACT_TYPES, DEFAULT_RELEVANCE_THRESHOLD, DEFAULT_TYPE_THRESHOLD
-from plugins.rudprk import dates as dt
-from plugins.rudprk import langid
-from plugins.rudprk.gazetteer import RANKS
-from plugins.rudprk.lexicon import Knowledge
-from plugins.rudprk.matcher import Match
-from plugins.rudprk.normalize import Normalized, normalize
-from plugins.rudprk.sentences import HEAD, LEAD, Layout, Sentence, layout
+
+from . import dates as dt
+from . import langid
+from .gazetteer import RANKS
+from .lexicon import Knowledge
+from .matcher import Match
+from .normalize import Normalized, normalize
+from .sentences import HEAD, LEAD, Layout, Sentence, layout
 
 VISIT_TYPES = ("summit", "high_level_visit", "delegation")
 DOMAIN_TYPES = ("military", "security", "agreement", "message", "economic", "media_culture")
@@ -467,10 +468,10 @@ def _participants(a: Analysis, cues: set[str]) -> tuple[dict[str, int], str]:
             best[missing[0]] = u
         elif not best:
             best["?"] = max(best.get("?", 0), u)
-    for c in counterparts:
-        other = [s for s in SIDES if s in best and s != c.side]
-        if c.side in SIDES and other:
-            best[c.side] = max(best.get(c.side, 0), best[other[0]])
+    for cp in counterparts:
+        other = [s for s in SIDES if s in best and s != cp.side]
+        if cp.side in SIDES and other:
+            best[cp.side] = max(best.get(cp.side, 0), best[other[0]])
         elif len(best) == 1:
             ((s, r),) = best.items()
             best["kp" if s == "ru" else "ru"] = r

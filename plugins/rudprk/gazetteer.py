@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugins.rudprk.normalize import norm_term
+from .normalize import norm_term
 
 DATA_DIR = Path(__file__).with_name("data")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from plugins.rudprk.lexicon import Knowledge
+from .lexicon import Knowledge
 
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _KANA = re.compile(r"[\u3040-\u30ff]")

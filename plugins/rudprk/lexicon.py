@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugins.rudprk import gazetteer as gz
-from plugins.rudprk.matcher import Matcher
-from plugins.rudprk.normalize import norm_term
+from . import gazetteer as gz
+from .matcher import Matcher
+from .normalize import norm_term
 
 LANG_DIR = gz.DATA_DIR / "lang"
 
@@ -84,7 +84,7 @@ def _load_lang(path: Path) -> dict[str, Any]:
 
 
 def _inheritable(payload: tuple[Any, ...]) -> bool:
-    return payload[0] == "cue"
+    return bool(payload[0] == "cue")
 
 
 def _blocks(payload: tuple[Any, ...]) -> bool:

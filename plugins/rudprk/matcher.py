@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.rudprk.normalize import norm_term
+from .normalize import norm_term
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -290,9 +290,9 @@ class Matcher:
         spans: dict[tuple[int, int], list[Any]] = {}
         for x in out:
             spans[(x.start, x.end)] = list(x.payloads)
-        for s, e, payloads in extra:
+        for s, e, extra_payloads in extra:
             bucket = spans.setdefault((s, e), [])
-            bucket.extend(p for p in payloads if p not in bucket)
+            bucket.extend(p for p in extra_payloads if p not in bucket)
         for rx, payload in self._raw:
             for m in rx.finditer(text):
                 bucket = spans.setdefault((m.start(), m.end()), [])
@@ -300,8 +300,8 @@ class Matcher:
                     bucket.append(payload)
         merged: list[Match] = []
         last_end = -1
-        for (start, end), payloads in sorted(spans.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        for (start, end), found in sorted(spans.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
             if start >= last_end:
-                merged.append(Match(start, end, text[start:end], tuple(payloads)))
+                merged.append(Match(start, end, text[start:end], tuple(found)))
                 last_end = end
         return merged

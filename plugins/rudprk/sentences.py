@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from plugins.rudprk.lexicon import Knowledge
-from plugins.rudprk.normalize import norm_term
+from .lexicon import Knowledge
+from .normalize import norm_term
 
 _SPLIT = re.compile(
     r"(?<=[.!?…。！？])[\"'»”’)\]]*\s+"  # end punctuation then space

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import monitor_watchlist as watchlist
 
-from monitor.plugin_manager import validate_classification
+from monitor.host import validate_classification
 from monitor.testing.feedserver import rss
 from monitor.testing.kit import feed_config, run_once
 

@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 import monitor
 from monitor.store.base import Store
 
-log = logging.getLogger("monitor.metrics")
+log = logging.getLogger("monitor.service.metrics")
 
 LATENCY_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 7200)
 CLASSIFY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -137,13 +137,8 @@ class _OutboxCollector(Collector):
         )
         store = self.store_fn()
         try:
-            by_notifier = getattr(store, "delivery_counts_by_notifier", None)
-            if by_notifier is not None:
-                for (status, notifier), n in sorted(by_notifier().items()):
-                    family.add_metric([status, notifier], n)
-            else:
-                for status, n in store.delivery_counts().items():
-                    family.add_metric([status, ""], n)
+            for (status, notifier), n in sorted(store.delivery_counts_by_notifier().items()):
+                family.add_metric([status, notifier], n)
         except Exception as exc:  # a scrape must not fail because the store is busy
             log.warning("metrics: cannot read the outbox: %s", exc)
         yield family

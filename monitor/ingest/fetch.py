@@ -26,9 +26,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from monitor import __version__
-from monitor.backoff import parse_retry_after
 from monitor.config import FetchConfig
-from monitor.netguard import check_public
+from monitor.ingest.backoff import parse_retry_after
+from monitor.ingest.netguard import check_public
 
 DEFAULT_USER_AGENT = f"monitor/{__version__} (+https://github.com/monitor-project/monitor)"
 FEED_ACCEPT = (
@@ -43,8 +43,9 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _RETRY_STATUSES = frozenset({429, 503})
 _SNIFF_BYTES = 1024
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
-                         re.I | re.S)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S
+)
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:rdf|channel)[\s>]", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
@@ -329,9 +330,7 @@ class Fetcher:
                 return result(str(exc))
             except TimeoutError:
                 hop = seen[-1] if seen else None
-                return result(
-                    f"timed out after {_seconds(self.settings.total_timeout)} in total"
-                )
+                return result(f"timed out after {_seconds(self.settings.total_timeout)} in total")
             except (httpx.HTTPError, httpx.InvalidURL, OSError, zlib.error, ValueError) as exc:
                 # ValueError covers UnicodeError, e.g. idna's refusal of a host name.
                 hop = seen[-1] if seen else None
@@ -346,9 +345,7 @@ class Fetcher:
                 if _without_fragment(target) in visited:
                     return result(f"redirect loop: {current} redirects back to {target}")
                 if redirects >= self.settings.max_redirects:
-                    return result(
-                        f"too many redirects (more than {self.settings.max_redirects})"
-                    )
+                    return result(f"too many redirects (more than {self.settings.max_redirects})")
                 redirects += 1
                 visited.add(_without_fragment(target))
                 if permanent_so_far and status in _PERMANENT:

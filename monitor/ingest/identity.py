@@ -15,12 +15,46 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_", "_hs")
 _TRACKING = frozenset(
     {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid",
-        "mc_eid", "yclid", "igshid", "igsh", "_ga", "_gl", "ref", "ref_src", "ref_url",
-        "referrer", "xtor", "cmpid", "ocid", "icid", "ito", "twclid", "ttclid", "li_fat_id",
-        "s_cid", "wt_mc", "wt.mc_id", "ns_campaign", "ns_mchannel", "ns_source",
-        "ns_medium", "ns_linkname", "ns_fee", "oly_anon_id", "oly_enc_id", "vero_id",
-        "__twitter_impression", "from_rss",
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "yclid",
+        "igshid",
+        "igsh",
+        "_ga",
+        "_gl",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "xtor",
+        "cmpid",
+        "ocid",
+        "icid",
+        "ito",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "s_cid",
+        "wt_mc",
+        "wt.mc_id",
+        "ns_campaign",
+        "ns_mchannel",
+        "ns_source",
+        "ns_medium",
+        "ns_linkname",
+        "ns_fee",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "__twitter_impression",
+        "from_rss",
     }
 )
 _PLACEHOLDER_GUIDS = frozenset({"null", "none", "undefined", "nil", "n/a", "guid", "#", "-"})
@@ -101,9 +135,7 @@ def _normalise_text(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def entry_key(
-    guid: str | None, link: str | None, title: str | None, summary: str | None
-) -> str:
+def entry_key(guid: str | None, link: str | None, title: str | None, summary: str | None) -> str:
     """The identity of one feed entry.
 
     A strong guid is the key as is, unless it is a URL: then `url:` + its canonical

@@ -95,11 +95,19 @@ def check_seed(classify_fn: ClassifyFn, case: SeedCase) -> list[Check]:
     exp = case.expected
     out: list[Check] = []
     for t in exp.get("must_include", []):
-        out.append(Check(case.id, f"must_include-{t}", "reported", _fmt(sorted(reported)),
-                         t in reported))
+        out.append(
+            Check(case.id, f"must_include-{t}", "reported", _fmt(sorted(reported)), t in reported)
+        )
     for t in exp.get("must_exclude", []):
-        out.append(Check(case.id, f"must_exclude-{t}", "not reported", _fmt(sorted(reported)),
-                         t not in reported))
+        out.append(
+            Check(
+                case.id,
+                f"must_exclude-{t}",
+                "not reported",
+                _fmt(sorted(reported)),
+                t not in reported,
+            )
+        )
     for key in _LIST_CHECKS:
         values = tuple(getattr(got, key))
         for name in exp.get(key, []):
@@ -133,8 +141,10 @@ def render_checks_table(checks: Sequence[Check]) -> str:
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in clipped]
     failed = sum(1 for c in checks if not c.passed)
     lines.append("")
-    lines.append(f"{len(checks) - failed} of {len(checks)} checks pass"
-                 + (f", {failed} fail" if failed else ""))
+    lines.append(
+        f"{len(checks) - failed} of {len(checks)} checks pass"
+        + (f", {failed} fail" if failed else "")
+    )
     return "\n".join(lines)
 
 
@@ -151,6 +161,16 @@ class LabelledItem:
     primary: str | None = None
     lang: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def gold(self, key: str) -> tuple[bool, Any]:
+        """(labelled, value) of an optional attribute: `primary`, `direction`, `status`,
+        `event_date` (an ISO date string). A key absent from the line is unlabelled; a
+        present null is the label "none" (e.g. no direction for a shipment)."""
+        if key == "primary":
+            return self.primary is not None, self.primary
+        if key not in self.extra:
+            return False, None
+        return True, self.extra[key]
 
 
 def _parse_published(value: Any) -> datetime | None:
@@ -193,10 +213,16 @@ def load_corpus(path: str | Path) -> list[LabelledItem]:
             unknown = [t for t in types if t not in CONTACT_TYPES]
             if unknown:
                 raise ValueError(f"{path}:{n}: unknown types {unknown}")
-            records.append(LabelledItem(
-                item=item, relevant=relevant, types=types, primary=obj.get("primary"),
-                lang=obj.get("lang"), extra={k: v for k, v in obj.items() if k not in known},
-            ))
+            records.append(
+                LabelledItem(
+                    item=item,
+                    relevant=relevant,
+                    types=types,
+                    primary=obj.get("primary"),
+                    lang=obj.get("lang"),
+                    extra={k: v for k, v in obj.items() if k not in known},
+                )
+            )
     return records
 
 
@@ -231,8 +257,42 @@ class PRF:
         return self.tp + self.fn
 
     def to_json(self) -> dict[str, Any]:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
+
+
+#: Attributes compared on the items both the gold labels and the classifier call relevant.
+ATTRIBUTES = ("primary", "direction", "status", "event_date")
+
+
+@dataclass(slots=True)
+class Accuracy:
+    """Correct answers out of the items an attribute was compared on."""
+
+    correct: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.correct += int(ok)
+        self.total += 1
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+    def to_json(self) -> dict[str, Any]:
+        acc = self.accuracy
+        return {
+            "accuracy": None if acc is None else round(acc, 4),
+            "correct": self.correct,
+            "total": self.total,
+        }
 
 
 @dataclass(slots=True)
@@ -242,10 +302,38 @@ class LanguageScore:
     n: int = 0
     relevance: PRF = field(default_factory=PRF)
     types: PRF = field(default_factory=PRF)
+    #: items whose relevance verdict is right (true positives and true negatives)
+    correct: int = 0
+    attributes: dict[str, Accuracy] = field(
+        default_factory=lambda: {a: Accuracy() for a in ATTRIBUTES}
+    )
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else 1.0
+
+    @property
+    def f1_defined(self) -> bool:
+        """F1 is undefined when every item is a true negative (no gold or predicted
+        positive): the accuracy is the figure to read then."""
+        r = self.relevance
+        return bool(r.tp + r.fp + r.fn)
+
+    @property
+    def headline(self) -> float:
+        """Relevance F1, or the accuracy where F1 is undefined."""
+        return self.relevance.f1 if self.f1_defined else self.accuracy
 
     def to_json(self) -> dict[str, Any]:
-        return {"n": self.n, "relevance": self.relevance.to_json(),
-                "types_micro": self.types.to_json()}
+        return {
+            "n": self.n,
+            "relevance": self.relevance.to_json(),
+            "types_micro": self.types.to_json(),
+            "accuracy": round(self.accuracy, 4),
+            "f1_defined": self.f1_defined,
+            "score": round(self.headline, 4),
+            "attributes": {k: v.to_json() for k, v in self.attributes.items()},
+        }
 
 
 @dataclass(slots=True)
@@ -271,6 +359,18 @@ class CorpusReport:
     primary_correct: int = 0
     primary_total: int = 0
     misses: list[Miss] = field(default_factory=list)
+    #: primary, direction, status, event_date on the items both sides call relevant
+    attributes: dict[str, Accuracy] = field(
+        default_factory=lambda: {a: Accuracy() for a in ATTRIBUTES}
+    )
+    #: error kind ("false positive", "missing type: military", "status: announced ->
+    #: reported") -> item ids
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def confusion(self, top: int = 15) -> list[tuple[str, int, list[str]]]:
+        """The most frequent error kinds: (kind, count, first item ids)."""
+        ranked = sorted(self.errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        return [(k, len(ids), ids[:5]) for k, ids in ranked[:top]]
 
     @property
     def type_micro(self) -> PRF:
@@ -301,11 +401,21 @@ class CorpusReport:
                 "per_type": {t: p.to_json() for t, p in self.per_type.items()},
             },
             "primary_accuracy": round(self.primary_accuracy, 4),
+            "attributes": {k: v.to_json() for k, v in self.attributes.items()},
             "per_language": {k: v.to_json() for k, v in sorted(self.per_language.items())},
+            "confusion": [
+                {"kind": kind, "count": n, "examples": ids}
+                for kind, n, ids in self.confusion(top=len(self.errors))
+            ],
             "misses": [
-                {"id": m.id, "lang": m.lang, "gold_relevant": m.gold_relevant,
-                 "pred_relevant": m.pred_relevant, "missing_types": list(m.missing_types),
-                 "extra_types": list(m.extra_types)}
+                {
+                    "id": m.id,
+                    "lang": m.lang,
+                    "gold_relevant": m.gold_relevant,
+                    "pred_relevant": m.pred_relevant,
+                    "missing_types": list(m.missing_types),
+                    "extra_types": list(m.extra_types),
+                }
                 for m in self.misses
             ],
         }
@@ -331,34 +441,115 @@ def score_corpus(classify_fn: ClassifyFn, records: Iterable[LabelledItem]) -> Co
         ls = per_lang.setdefault(lang, LanguageScore())
         ls.n += 1
         ls.relevance.add(rec.relevant, got.relevant)
+        ls.correct += rec.relevant == got.relevant
         for t in CONTACT_TYPES:
             per_type[t].add(t in gold_types, t in pred_types)
             ls.types.add(t in gold_types, t in pred_types)
         if rec.relevant and rec.primary:
             report.primary_total += 1
             report.primary_correct += got.primary == rec.primary
+        kinds = _error_kinds(rec, got, gold_types, pred_types)
+        if rec.relevant and got.relevant:
+            for attr in ATTRIBUTES:
+                labelled, want = rec.gold(attr)
+                if not labelled:
+                    continue
+                ok = _attribute_value(got, attr) == _norm_attr(want)
+                report.attributes[attr].add(ok)
+                ls.attributes[attr].add(ok)
+        for kind in kinds:
+            report.errors.setdefault(kind, []).append(rec.item.id)
         if rec.relevant != got.relevant or gold_types != pred_types:
-            report.misses.append(Miss(
-                rec.item.id, lang, rec.relevant, got.relevant,
-                tuple(sorted(gold_types - pred_types)), tuple(sorted(pred_types - gold_types)),
-            ))
+            report.misses.append(
+                Miss(
+                    rec.item.id,
+                    lang,
+                    rec.relevant,
+                    got.relevant,
+                    tuple(sorted(gold_types - pred_types)),
+                    tuple(sorted(pred_types - gold_types)),
+                )
+            )
     return report
+
+
+def _norm_attr(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _attribute_value(got: Classification, attr: str) -> str | None:
+    return _norm_attr(getattr(got, attr))
+
+
+def _error_kinds(
+    rec: LabelledItem, got: Classification, gold_types: set[str], pred_types: set[str]
+) -> list[str]:
+    """The kinds of error one item shows, for the confusion summary."""
+    if rec.relevant and not got.relevant:
+        return ["false negative (relevant item missed)"]
+    if got.relevant and not rec.relevant:
+        return ["false positive (irrelevant item called relevant)"]
+    if not rec.relevant:
+        return []
+    out = [f"missing type: {t}" for t in sorted(gold_types - pred_types)]
+    out += [f"extra type: {t}" for t in sorted(pred_types - gold_types)]
+    for attr in ATTRIBUTES:
+        labelled, want = rec.gold(attr)
+        if not labelled:
+            continue
+        want_s, have = _norm_attr(want), _attribute_value(got, attr)
+        if want_s != have:
+            out.append(f"{attr}: {want_s or 'null'} -> {have or 'null'}")
+    return out
 
 
 def render_report(report: CorpusReport) -> str:
     """A plain-text summary: relevance, types (micro, macro, per type), per language."""
-    def row(name: str, p: PRF) -> str:
-        return (f"{name:<18} P {p.precision:6.3f}  R {p.recall:6.3f}  F1 {p.f1:6.3f}  "
-                f"(tp {p.tp}, fp {p.fp}, fn {p.fn})")
 
-    lines = [f"items: {report.n}", row("relevance", report.relevance),
-             row("types (micro)", report.type_micro),
-             f"{'types (macro F1)':<18} {report.type_macro_f1:.3f}",
-             f"{'primary accuracy':<18} {report.primary_accuracy:.3f} "
-             f"({report.primary_correct}/{report.primary_total})", "", "per type:"]
+    def row(name: str, p: PRF) -> str:
+        return (
+            f"{name:<18} P {p.precision:6.3f}  R {p.recall:6.3f}  F1 {p.f1:6.3f}  "
+            f"(tp {p.tp}, fp {p.fp}, fn {p.fn})"
+        )
+
+    lines = [
+        f"items: {report.n}",
+        row("relevance", report.relevance),
+        row("types (micro)", report.type_micro),
+        f"{'types (macro F1)':<18} {report.type_macro_f1:.3f}",
+        f"{'primary accuracy':<18} {report.primary_accuracy:.3f} "
+        f"({report.primary_correct}/{report.primary_total})",
+        "",
+        "per type:",
+    ]
     lines += ["  " + row(t, p) for t, p in report.per_type.items()]
-    lines += ["", "per language:"]
+    lines += ["", "on items both call relevant:"]
+    for attr, acc in report.attributes.items():
+        value = "-" if acc.accuracy is None else f"{acc.accuracy:.3f}"
+        lines.append(f"  {attr + ' accuracy':<22} {value:>5} ({acc.correct}/{acc.total})")
+    lines += ["", "per language (relevance P/R/F1; accuracy where F1 is undefined):"]
     for lang, ls in sorted(report.per_language.items()):
-        lines.append(f"  {lang:<4} n={ls.n:<4} relevance F1 {ls.relevance.f1:.3f}  "
-                     f"types micro F1 {ls.types.f1:.3f}")
+        r = ls.relevance
+        rel = (
+            f"P {r.precision:.3f} R {r.recall:.3f} F1 {r.f1:.3f}"
+            if ls.f1_defined
+            else f"{'F1 undefined':<27}"
+        )
+        attrs = " ".join(
+            f"{a[:3]} {'-' if v.accuracy is None else f'{v.accuracy:.2f}'}"
+            for a, v in ls.attributes.items()
+        )
+        lines.append(
+            f"  {lang:<4} n={ls.n:<4} {rel}  acc {ls.accuracy:.3f}  "
+            f"types F1 {ls.types.f1:.3f}  {attrs}"
+        )
+    confusion = report.confusion()
+    if confusion:
+        lines += ["", "most frequent errors:"]
+        for kind, n, ids in confusion:
+            lines.append(f"  {n:>4}  {kind:<48} e.g. {', '.join(ids)}")
     return "\n".join(lines)

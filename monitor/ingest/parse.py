@@ -2,7 +2,7 @@
 
 feedparser does the format work; this module decides what counts as a usable feed,
 repairs mislabelled encodings, turns markup into text, puts dates in UTC and gives
-every entry its identity (`monitor.identity`). Pure and synchronous: the pipeline runs
+every entry its identity (`monitor.ingest.identity`). Pure and synchronous: the pipeline runs
 it in a worker thread.
 """
 
@@ -20,9 +20,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from monitor.errors import MonitorError
-from monitor.fetch import looks_like_html, media_type
-from monitor.identity import canonical_url, entry_key, is_web_url
-from monitor.textclean import html_to_text
+from monitor.ingest.fetch import looks_like_html, media_type
+from monitor.ingest.identity import canonical_url, entry_key, is_web_url
+from monitor.ingest.textclean import html_to_text
 
 #: Dates further ahead than this are clock skew or lies: the entry gets `fetched_at`.
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -178,9 +178,7 @@ def strip_internal_subset(body: bytes) -> bytes:
             i = end + 1
 
 
-def _fix_encoding(
-    body: bytes, headers: dict[str, str], url: str
-) -> tuple[bytes, dict[str, str]]:
+def _fix_encoding(body: bytes, headers: dict[str, str], url: str) -> tuple[bytes, dict[str, str]]:
     """Repair the common lie: a UTF-8 body declared as ISO-8859-1 or Windows-1252.
 
     A declared single-byte encoding never fails to decode, so feedparser would
@@ -299,7 +297,7 @@ def _published(raw: Mapping[str, Any], fetched_at: datetime) -> tuple[datetime, 
 
 
 def _language(value: object) -> str | None:
-    """"fr-FR" -> "fr": the primary subtag, lower-cased, as a hint."""
+    """ "fr-FR" -> "fr": the primary subtag, lower-cased, as a hint."""
     if not isinstance(value, str):
         return None
     primary = value.strip().replace("_", "-").split("-", 1)[0].lower()

@@ -10,26 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from monitor.alerts.outbox import Deliverer, DeliveryReport
 from monitor.config import Config, NotifierConfig
-from monitor.deliver import Deliverer, DeliveryReport
 from monitor.errors import ConfigError
-from monitor.fetch import Fetcher
 from monitor.hookspecs import Notifier
-from monitor.pipeline import Clock, Pipeline, PollOutcome, Processed, utcnow
-from monitor.plugin_manager import PluginHost, build_host
+from monitor.host.manager import PluginHost, build_host
+from monitor.ingest.fetch import Fetcher
+from monitor.service.pipeline import Clock, Pipeline, PollOutcome, Processed, utcnow
 from monitor.store import Store, open_store
 
-log = logging.getLogger("monitor.runtime")
+log = logging.getLogger("monitor.service.runtime")
 
 
 def build_notifiers(config: Config, host: PluginHost) -> dict[str, Notifier]:
     """One notifier per `[notifiers.NAME]`; every option problem reported at once."""
     return _build(config.notifiers, host, config.source)
+
+
+def notifier_problems(specs: Mapping[str, NotifierConfig], host: PluginHost) -> list[str]:
+    """Every problem building these notifiers would raise (each built one is closed)."""
+    try:
+        _close_all(_build(specs, host, "").values())
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _build(
@@ -125,6 +134,9 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         self.config = config
         self.clock = clock
         self.host = host or build_host(config)
+        missing = [p for p in self.host.problems() if p.startswith("classifier.required")]
+        if missing:  # a typo there would silently stop every alert
+            raise ConfigError(config.source, missing)
         self.notifiers = (
             dict(notifiers) if notifiers is not None else build_notifiers(config, self.host)
         )
@@ -159,14 +171,33 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         _close_all(self.notifiers.values())
         self.store.close()
 
+    # --- the passes: the daemon schedules them, `monitor once` runs each once ----------
+
+    async def poll(self, name: str) -> PollOutcome | None:
+        """Poll one configured feed (None when it is unknown or disabled)."""
+        feed = self.config.feed(name)
+        if feed is None or not feed.enabled:
+            return None
+        return await self.pipeline.poll(feed)
+
+    async def process(self, halted: Callable[[], bool] = lambda: False) -> list[Processed]:
+        """Enrich, classify and decide the stored items still pending."""
+        return await self.pipeline.process_pending(halted=halted)
+
+    async def deliver(self, *, flush_digests: bool = False) -> DeliveryReport:
+        """Send what the outbox holds that is due, digests included once their schedule
+        has come (with `flush_digests`, the digests still waiting too)."""
+        return await self.deliverer.run_once(flush_digests=flush_digests)
+
     async def cycle(self, *, flush_digests: bool = False) -> CycleReport:
-        """Poll every enabled feed, process what is new, deliver what is due
-        (and, with `flush_digests`, the digests still waiting)."""
+        """One pass of everything the daemon schedules: poll every enabled feed,
+        process what is new, deliver what is due."""
         report = CycleReport()
-        feeds = [f for f in self.config.feeds if f.enabled]
-        report.polls = list(await asyncio.gather(*(self.pipeline.poll(f) for f in feeds)))
-        report.processed = await self.pipeline.process_pending()
-        report.delivery = await self.deliverer.run_once(flush_digests=flush_digests)
+        names = [f.name for f in self.config.feeds if f.enabled]
+        polls = await asyncio.gather(*(self.poll(n) for n in names))
+        report.polls = [p for p in polls if p is not None]
+        report.processed = await self.process()
+        report.delivery = await self.deliver(flush_digests=flush_digests)
         return report
 
     # --- reload ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-log = logging.getLogger("monitor.health")
+log = logging.getLogger("monitor.service.health")
 
 CHECK_TIMEOUT = 5.0
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -33,7 +33,7 @@ class Health:
 
     def body(self) -> bytes:
         failed = {k: v for k, v in self.checks.items() if v is not True}
-        doc = {
+        doc: dict[str, object] = {
             "status": "ok" if self.ok else "unhealthy",
             "checks": {k: "ok" if v is True else v for k, v in self.checks.items()},
         }

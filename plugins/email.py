@@ -33,7 +33,7 @@ from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
 from monitor.notify import parse_options
-from monitor.render import AlertView, clean_line, stories, truncate, type_label, view
+from monitor.notify.render import AlertView, clean_line, stories, truncate, type_label, view
 
 SUBJECT_LIMIT = 180
 _ENCODED_WORD = re.compile(r"=\?")

@@ -24,14 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.backoff import backoff_delay
 from monitor.config import DeliveryConfig
 from monitor.errors import DeliveryError
 from monitor.hookspecs import Notifier
+from monitor.ingest.backoff import backoff_delay
 from monitor.models import Delivery
 from monitor.store.base import DeliveryRow, Store
 
-log = logging.getLogger("monitor.deliver")
+log = logging.getLogger("monitor.alerts.outbox")
 
 BATCH = 200
 

@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-01-01 12:00:00 INFO  monitor.pipeline  message  feed=kcna`."""
+    """`2026-01-01 12:00:00 INFO  monitor.service.pipeline  message  feed=kcna`."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%Y-%m-%d %H:%M:%S")

@@ -16,17 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitor.backoff import backoff_delay
+from monitor.alerts.decide import decide
+from monitor.alerts.stories import event_window
 from monitor.config import Config, FeedConfig
-from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.host.manager import PluginHost
+from monitor.ingest.backoff import backoff_delay
+from monitor.ingest.fetch import Fetcher, FetchResult, Validators
+from monitor.ingest.parse import Entry, ParseError, parse_feed
 from monitor.models import Classification, Item
-from monitor.parse import ParseError, parse_feed
-from monitor.plugin_manager import PluginHost
-from monitor.rules import due_at, route_matches
-from monitor.store.base import EntryRecord, FeedRow, ItemChange, NewAlert, PollRecord, Store
-from monitor.stories import alert_kind, event_window, find_story, route_kind
+from monitor.store.base import EntryRecord, FeedRow, ItemChange, PollRecord, Store
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger("monitor.service.pipeline")
 
 Clock = Callable[[], datetime]
 
@@ -104,6 +104,7 @@ class Pipeline:
         new = changed = 0
         error = result.error
         parsed = False
+        capped = False
         if result.ok and not result.not_modified and result.body is not None:
             try:
                 feed_doc = await asyncio.to_thread(
@@ -114,9 +115,15 @@ class Pipeline:
                     log.warning(
                         "feed %s: %s", feed.name, feed_doc.warning, extra={"feed": feed.name}
                     )
-                new, changed = await asyncio.to_thread(
-                    self._store_entries, row, feed_doc.entries, started
+                new, changed, capped = await asyncio.to_thread(
+                    self._store_entries, row, feed_doc.entries, started, feed.language
                 )
+                if capped:
+                    cap = self.config.fetch.max_entries_per_poll
+                    log.warning(
+                        "feed %s: more than %d new entries; the rest are stored at the next polls",
+                        feed.name, cap, extra={"feed": feed.name},
+                    )  # fmt: skip
             except ParseError as exc:
                 error = str(exc)
         next_poll = self._next_poll(feed, row, result, error, started)
@@ -127,8 +134,10 @@ class Pipeline:
             nbytes=result.nbytes,
             new_items=new,
             error=error,
-            etag=result.etag,
-            last_modified=result.last_modified,
+            # Validators unsaved while entries remain: the next poll gets the whole
+            # feed again (not a 304) and stores the entries this one left.
+            etag=None if capped else result.etag,
+            last_modified=None if capped else result.last_modified,
             moved_to=result.moved_to,
             disable_reason=f"HTTP 410 Gone at {row.url}" if result.gone else None,
             next_poll_at=next_poll,
@@ -157,10 +166,18 @@ class Pipeline:
         )
         return outcome
 
-    def _store_entries(self, row: FeedRow, entries: tuple, fetched_at: datetime) -> tuple[int, int]:
-        new = changed = 0
-        for entry in entries:
-            record = EntryRecord(
+    def _store_entries(
+        self,
+        row: FeedRow,
+        entries: tuple[Entry, ...],
+        fetched_at: datetime,
+        language: str | None,
+    ) -> tuple[int, int, bool]:
+        """Store entries, at most `[fetch] max_entries_per_poll` new or changed ones
+        (True as the third value when some were left for the next poll). The feed's
+        configured `language`, when set, overrides what the feed document declares."""
+        records = [
+            EntryRecord(
                 key=entry.key,
                 canonical_url=entry.canonical_url,
                 url=entry.link,
@@ -169,12 +186,16 @@ class Pipeline:
                 text=entry.content or entry.summary,
                 published=entry.published,
                 content_hash=entry.content_hash,
-                language_hint=entry.language,
+                language_hint=language or entry.language,
             )
-            _, change = self.store.upsert_entry(row.id, record, fetched_at)
-            new += change is ItemChange.NEW
-            changed += change is ItemChange.CHANGED
-        return new, changed
+            for entry in entries
+        ]
+        changes, capped = self.store.store_entries(
+            row.id, records, fetched_at, self.config.fetch.max_entries_per_poll
+        )
+        new = sum(change is ItemChange.NEW for _, change in changes)
+        changed = sum(change is ItemChange.CHANGED for _, change in changes)
+        return new, changed, capped
 
     def _next_poll(
         self, feed: FeedConfig, row: FeedRow, result: FetchResult, error: str | None, now: datetime
@@ -196,17 +217,53 @@ class Pipeline:
 
     # --- process -------------------------------------------------------------------
 
-    async def process_pending(self, limit: int = 200) -> list[Processed]:
-        """Enrich, classify and decide every stored item not yet processed."""
+    async def process_pending(
+        self, limit: int | None = None, halted: Callable[[], bool] = lambda: False
+    ) -> list[Processed]:
+        """Enrich, classify and decide every stored item not yet processed, in batches
+        of `limit`, checking `halted` between items (a stopping daemon ends early and
+        leaves the rest pending)."""
+        limit = limit or self.config.processing.batch
         done: list[Processed] = []
-        while True:
-            batch = await asyncio.to_thread(self.store.pending_items, limit)
-            if not batch:
-                return done
+        while not halted():
+            batch = await asyncio.to_thread(self.store.pending_items, limit, self.clock())
             for item_id, item in batch:
-                done.append(await self.process(item_id, item))
+                if halted():
+                    break
+                processed = await self.process_isolated(item_id, item)
+                if processed is not None:
+                    done.append(processed)
             if len(batch) < limit:
-                return done
+                break
+        return done
+
+    async def process_isolated(self, item_id: int, item: Item) -> Processed | None:
+        """`process`, with a failure kept to this item: it is retried with backoff and,
+        after `[processing] max_attempts`, set aside as failed with its error (shown by
+        `monitor status`, queued again by `monitor status --retry-failed`). Returns None
+        when it failed."""
+        try:
+            return await self.process(item_id, item)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            settings = self.config.processing
+            attempts = await asyncio.to_thread(self.store.item_attempts, item_id) + 1
+            now = self.clock()
+            retry_at = None
+            if attempts < settings.max_attempts:
+                delay = backoff_delay(attempts, settings.backoff_base, settings.backoff_cap)
+                retry_at = now + timedelta(seconds=delay)
+            await asyncio.to_thread(
+                self.store.record_item_failure, item_id, error, now, retry_at=retry_at
+            )
+            log.error(
+                "item %d (%s): processing failed (attempt %d of %d): %s; %s",
+                item_id, item.url or item.title[:80], attempts, settings.max_attempts, error,
+                f"retry at {retry_at.isoformat(timespec='seconds')}" if retry_at else "set aside",
+                exc_info=True, extra={"item": item_id, "feed": item.feed},
+            )  # fmt: skip
+            self._emit("item_failed", item=item_id, final=retry_at is None)
+            return None
 
     async def process(self, item_id: int, item: Item) -> Processed:
         item = await self._fetch_article(item)
@@ -236,8 +293,8 @@ class Pipeline:
         )
 
     def _decide_and_commit(self, item_id: int, item: Item, c: Classification | None) -> list[int]:
-        """Find the item's story and the alerts it owes each route, then commit both
-        with the classification in one transaction (the outbox)."""
+        """Read what the decision needs, decide (a pure function), write once: the
+        classification, its story and its alerts in one transaction (the outbox)."""
         now = self.clock()
         threshold = self.config.classifier.type_threshold
         if c is None or not c.relevant:
@@ -245,36 +302,13 @@ class Pipeline:
                 item_id, item, c, None, [], now, type_threshold=threshold
             )
         window = timedelta(seconds=self.config.stories.window)
-        story = self.store.item_story(item_id)
-        if story is None:
-            candidates = self.store.story_candidates(
-                item.meta.get("canonical_url"),
-                now - window - timedelta(days=30),
-                event_window(c, window),
-            )
-            story = find_story(candidates, item, c, window, threshold, now)
-        in_story = self.store.story_item_ids(story.id) if story else []
-        kind, gained = alert_kind(story, in_story, item_id, c, threshold)
-        alerted = self.store.alerted_routes(story.id) if story else set()
-        alerts: list[NewAlert] = []
-        for route in self.config.effective_routes():
-            per_route = route_kind(kind, route.name in alerted)
-            if per_route is None or not route_matches(route, item, c, threshold):
-                continue
-            meta: dict[str, object] = {}
-            if per_route == "update" and story is not None:
-                meta = {"gained_types": gained, "previous_types": list(story.types)}
-            alerts.append(
-                NewAlert(
-                    route=route.name,
-                    kind=per_route,
-                    notifiers=tuple(route.notifiers),
-                    due_at=due_at(route, now),
-                    digest=route.mode == "digest",
-                    meta=meta,
-                )
-            )
-        return self.store.commit_classification(
-            item_id, item, c, story, alerts, now, type_threshold=threshold
+        context = self.store.story_context(
+            item_id,
+            item.meta.get("canonical_url"),
+            now - window - timedelta(days=30),
+            event_window(c, window),
         )
-
+        decision = decide(item_id, item, c, context, self.config, now)
+        return self.store.commit_classification(
+            item_id, item, c, decision.story, list(decision.alerts), now, type_threshold=threshold
+        )

@@ -2,7 +2,8 @@
 
 APScheduler 3.x (AsyncIOScheduler, in-memory job store) on the daemon's asyncio loop:
 one interval job per feed (its interval, jittered, first runs spread out, moved later
-by the pipeline's backoff), a delivery job, a cron job per digest route and a daily
+by the pipeline's backoff), a delivery job (which also sends digests when their schedule
+comes: a digest is an outbox row due at its next cron time) and a daily
 clean-up. All durable state lives in the store, so the schedule is rebuilt from the
 config and the feeds' stored `next_poll_at` at every start and reload.
 
@@ -26,17 +27,16 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor import logs
 from monitor.config import Config, FeedConfig, load_config
 from monitor.errors import ConfigError
-from monitor.health import Health, HttpEndpoint, parse_address, store_check
-from monitor.metrics import Metrics
-from monitor.pipeline import PollOutcome
-from monitor.rules import digest_trigger
-from monitor.runtime import Runtime
+from monitor.service import logs
+from monitor.service.health import Health, HttpEndpoint, parse_address, store_check
+from monitor.service.metrics import Metrics
+from monitor.service.pipeline import PollOutcome
+from monitor.service.runtime import Runtime
 from monitor.store.base import FeedRow
 
-log = logging.getLogger("monitor.daemon")
+log = logging.getLogger("monitor.service.daemon")
 
 
 class ExitCode(IntEnum):
@@ -47,12 +47,13 @@ class ExitCode(IntEnum):
 
     OK = 0  # stopped by SIGTERM/SIGINT after draining
     CRASH = 1  # unexpected error: restart (and report the traceback)
+    UNAVAILABLE = 69  # EX_UNAVAILABLE (`monitor once`): every feed failed, or a delivery
+    # was dead-lettered in this run: the work was done but did not reach the world
     TEMPFAIL = 75  # EX_TEMPFAIL: another daemon holds the database; retry later
     CONFIG = 78  # EX_CONFIG: invalid config or unusable database; do not restart
     FORCED = 130  # a second SIGTERM/SIGINT: exited at once, in-flight work abandoned
 
 
-PROCESS_BATCH = 50
 PROCESS_RETRY = 30.0  # seconds before items whose processing failed are tried again
 POLL_RETENTION = timedelta(days=30)
 
@@ -190,7 +191,6 @@ class Daemon:
             if feed.enabled:
                 self._schedule_feed(feed, rows.get(feed.name), now)
         self._schedule_delivery(config)
-        self._schedule_digests(config)
         # Housekeeping once a day: the polls table would otherwise grow for ever.
         self.scheduler.add_job(
             self._job,
@@ -240,27 +240,6 @@ class Daemon:
             replace_existing=True,
         )
 
-    def _schedule_digests(self, config: Config) -> None:
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("digest:"):
-                job.remove()
-        for route in config.effective_routes():
-            if route.mode != "digest":
-                continue
-            self.scheduler.add_job(
-                self._job,
-                digest_trigger(route),
-                args=[f"digest:{route.name}", self._deliver],
-                id=f"digest:{route.name}",
-                name=f"digest {route.name}",
-                coalesce=True,
-                max_instances=1,
-                # Short on purpose: the delivery job sends any digest that fell due
-                # within `delivery.interval` anyway; this job only makes it punctual.
-                misfire_grace_time=60,
-                replace_existing=True,
-            )
-
     def _reschedule(self, old: Config, new: Config, rows: dict[str, FeedRow]) -> None:
         now = datetime.now(UTC)
         before = {f.name: f for f in old.feeds if f.enabled}
@@ -273,7 +252,6 @@ class Daemon:
                 self._schedule_feed(feed, rows.get(name), now)
         if new.delivery.interval != old.delivery.interval:
             self._schedule_delivery(new)
-        self._schedule_digests(new)
 
     # --- jobs ------------------------------------------------------------------------
 
@@ -299,10 +277,10 @@ class Daemon:
         return asyncio.get_running_loop().create_task(self._job(name, fn), name=name)
 
     async def _poll(self, name: str) -> None:
+        outcome = await self.runtime.poll(name)
         feed = self.config.feed(name)
-        if feed is None or not feed.enabled:
+        if outcome is None or feed is None:
             return
-        outcome = await self.runtime.pipeline.poll(feed)
         self._follow_backoff(feed, outcome)
         if outcome.new_items or outcome.changed_items:
             self._kick_processing()
@@ -341,34 +319,35 @@ class Daemon:
         """Enrich, classify and decide pending items, stopping between items when asked,
         then deliver at once if any alert was written."""
         alerted = False
-        store = self.runtime.store
         try:
             while self._process_wanted and not self._halted():
                 self._process_wanted = False
-                while not self._halted():
-                    batch = await asyncio.to_thread(store.pending_items, PROCESS_BATCH)
-                    for item_id, item in batch:
-                        if self._halted():
-                            break
-                        done = await self.runtime.pipeline.process(item_id, item)
-                        alerted = alerted or bool(done.alerts)
-                    if len(batch) < PROCESS_BATCH:
-                        break
+                done = await self.runtime.process(halted=self._halted)
+                alerted = alerted or any(p.alerts for p in done)
         except Exception:
-            # The item stays pending; look again later even if no feed brings news.
+            # The store could not be read: look again later even if no feed brings news.
             asyncio.get_running_loop().call_later(PROCESS_RETRY, self._kick_processing)
             raise
+        await self._wake_for_retries()
         if alerted and not self._halted():
             self._spawn("deliver", self._deliver)
 
+    async def _wake_for_retries(self) -> None:
+        """Items that failed wait for their retry time; process again then, even if no
+        feed brings news meanwhile."""
+        due = await asyncio.to_thread(self.runtime.store.next_item_retry)
+        if due is None or self._halted():
+            return
+        delay = max(0.0, (due - datetime.now(UTC)).total_seconds())
+        asyncio.get_running_loop().call_later(delay + 0.05, self._kick_processing)
+
     async def _deliver(self) -> None:
-        await self.runtime.deliverer.run_once()
+        await self.runtime.deliver()
 
     async def _maintain(self) -> None:
-        prune = getattr(self.runtime.store, "prune_polls", None)
-        if prune is not None:
-            removed = await asyncio.to_thread(prune, datetime.now(UTC) - POLL_RETENTION)
-            log.info("maintenance: %d old poll record(s) removed", removed, extra={"job": "maint"})
+        before = datetime.now(UTC) - POLL_RETENTION
+        removed = await asyncio.to_thread(self.runtime.store.prune_polls, before)
+        log.info("maintenance: %d old poll record(s) removed", removed, extra={"job": "maint"})
 
     def _on_job_event(self, event: JobExecutionEvent) -> None:
         """Errors that escaped `_job` (it catches everything but cancellation, which

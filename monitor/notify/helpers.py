@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.backoff import parse_retry_after
 from monitor.errors import ConfigError
+from monitor.ingest.backoff import parse_retry_after
 
 # --- options -----------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""From classifications to alerts: routes, stories and the outbox that delivers them."""

@@ -1,0 +1,1 @@
+"""Classification around the plugins: scoring classifiers against labelled corpora."""

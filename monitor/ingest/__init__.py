@@ -1,0 +1,1 @@
+"""Ingestion: fetch feeds and pages politely, parse them, give each article one identity."""

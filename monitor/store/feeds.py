@@ -1,0 +1,119 @@
+"""Feeds in the store: configured feeds, their fetch state, the record of every poll."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    func,
+    select,
+    update,
+)
+
+from monitor.store import schema as t
+from monitor.store.base import (
+    FeedRow,
+    PollRecord,
+)
+from monitor.store.rows import feed_row
+
+
+class FeedsStore:
+    engine: Engine
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> dict[str, FeedRow]:
+        """Make sure each configured (name, url) has a row; a changed configured URL
+        resets the stored (possibly redirected) URL and validators."""
+        with self.engine.begin() as conn:
+            for name, url in feeds:
+                row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).first()
+                if row is None:
+                    conn.execute(
+                        t.feeds.insert().values(
+                            name=name,
+                            configured_url=url,
+                            url=url,
+                            enabled=True,
+                            consecutive_failures=0,
+                            items_seen=0,
+                        )
+                    )
+                elif row.configured_url != url:
+                    conn.execute(
+                        update(t.feeds)
+                        .where(t.feeds.c.id == row.id)
+                        .values(
+                            configured_url=url,
+                            url=url,
+                            etag=None,
+                            last_modified=None,
+                            enabled=True,
+                            disabled_reason=None,
+                        )
+                    )
+            rows = conn.execute(select(t.feeds)).all()
+        return {r.name: feed_row(r) for r in rows}
+
+    def feed(self, name: str) -> FeedRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).first()
+        return feed_row(row) if row else None
+
+    def feeds(self) -> list[FeedRow]:
+        with self.engine.connect() as conn:
+            return [feed_row(r) for r in conn.execute(select(t.feeds).order_by(t.feeds.c.name))]
+
+    def record_poll(self, feed_id: int, poll: PollRecord) -> None:
+        """Write the poll record and the feed state it leaves, in one transaction."""
+        ok = poll.error is None
+        values: dict[str, Any] = {"next_poll_at": poll.next_poll_at}
+        if ok:
+            values.update(
+                consecutive_failures=0, failing_since=None, last_success_at=poll.started_at
+            )
+            if poll.etag is not None or poll.last_modified is not None:
+                values.update(etag=poll.etag, last_modified=poll.last_modified)
+        else:
+            values.update(
+                consecutive_failures=t.feeds.c.consecutive_failures + 1,
+                failing_since=func.coalesce(t.feeds.c.failing_since, poll.started_at),
+                last_error=poll.error,
+                last_error_at=poll.started_at,
+            )
+        if poll.moved_to:
+            values.update(url=poll.moved_to)
+        if poll.disable_reason:
+            values.update(enabled=False, disabled_reason=poll.disable_reason)
+        if poll.new_items:
+            values.update(items_seen=t.feeds.c.items_seen + poll.new_items)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.polls.insert().values(
+                    feed_id=feed_id,
+                    started_at=poll.started_at,
+                    status=poll.status,
+                    duration=poll.duration,
+                    nbytes=poll.nbytes,
+                    new_items=poll.new_items,
+                    error=poll.error,
+                )
+            )
+            conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
+
+    def recent_polls(self, feed_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        query = (
+            select(t.polls)
+            .where(t.polls.c.feed_id == feed_id)
+            .order_by(t.polls.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def prune_polls(self, before: datetime) -> int:
+        """Forget poll records older than `before` (the feed state keeps the summary)."""
+        with self.engine.begin() as conn:
+            return conn.execute(t.polls.delete().where(t.polls.c.started_at < before)).rowcount

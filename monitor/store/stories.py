@@ -1,0 +1,239 @@
+"""Stories in the store: finding an item's story, and committing its classification,
+story and alerts in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    or_,
+    select,
+    update,
+)
+
+from monitor.models import Classification, Item
+from monitor.store import schema as t
+from monitor.store.base import (
+    NewAlert,
+    StoryContext,
+    StoryRow,
+)
+from monitor.store.rows import (
+    classification_values,
+    dedupe_key,
+    jsonable,
+    new_id,
+    stories_query,
+    story_row,
+)
+from monitor.taxonomy import DEFAULT_TYPE_THRESHOLD
+
+
+class StoriesStore:
+    engine: Engine
+
+    def story_candidates(
+        self, canonical_url: str | None, since: datetime, event_dates: tuple[date, date] | None
+    ) -> list[StoryRow]:
+        """Stories this item may belong to: same canonical URL, or recent stories whose
+        event date falls in the window (the caller compares types and actors)."""
+        conds = [t.stories.c.created_at >= since]
+        if event_dates:
+            lo, hi = event_dates
+            conds.append(
+                or_(t.stories.c.event_date.is_(None), t.stories.c.event_date.between(lo, hi))
+            )
+        recent = and_(*conds)
+        where = or_(t.stories.c.canonical_url == canonical_url, recent) if canonical_url else recent
+        # The newest 500, oldest first: a busy month must not crowd out recent stories.
+        query = stories_query().where(where).order_by(t.stories.c.id.desc()).limit(500)
+        with self.engine.connect() as conn:
+            return [story_row(r) for r in conn.execute(query)][::-1]
+
+    def item_story(self, item_id: int) -> StoryRow | None:
+        """The story an item already belongs to: an item processed again (its text was
+        edited) stays in its story instead of being matched, and maybe alerting, anew."""
+        own = (
+            select(t.story_items.c.story_id)
+            .where(t.story_items.c.item_id == item_id)
+            .order_by(t.story_items.c.story_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = stories_query().where(t.stories.c.id == own)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return story_row(row) if row else None
+
+    def story_context(
+        self,
+        item_id: int,
+        canonical_url: str | None,
+        since: datetime,
+        event_dates: tuple[date, date] | None,
+    ) -> StoryContext:
+        """Everything deciding about one item needs, read together: the story it is
+        already in, else the candidates, and each one's items and alerted routes."""
+        own = self.item_story(item_id)
+        candidates = [] if own else self.story_candidates(canonical_url, since, event_dates)
+        ids = [s.id for s in ([own] if own else candidates)]
+        members: dict[int, set[int]] = {i: set() for i in ids}
+        alerted: dict[int, set[str]] = {i: set() for i in ids}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids, 500):
+                for story_id, member in conn.execute(
+                    select(t.story_items.c.story_id, t.story_items.c.item_id).where(
+                        t.story_items.c.story_id.in_(chunk)
+                    )
+                ):
+                    members[story_id].add(member)
+                for story_id, route in conn.execute(
+                    select(t.alerts.c.story_id, t.alerts.c.route).where(
+                        t.alerts.c.story_id.in_(chunk), t.alerts.c.kind == "new"
+                    )
+                ):
+                    alerted[story_id].add(route)
+        return StoryContext(
+            own=own,
+            candidates=tuple(candidates),
+            members={k: frozenset(v) for k, v in members.items()},
+            alerted={k: frozenset(v) for k, v in alerted.items()},
+        )
+
+    def commit_classification(
+        self,
+        item_id: int,
+        item: Item,
+        classification: Classification | None,
+        story: StoryRow | None,
+        alerts: Sequence[NewAlert],
+        now: datetime,
+        *,
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
+    ) -> list[int]:
+        """In ONE transaction: the enriched item, its classification, its story and the
+        alerts it owes (the outbox). Alerts whose dedupe key exists are skipped.
+        Returns the ids of the alerts written."""
+        written: list[int] = []
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.items)
+                .where(t.items.c.id == item_id)
+                .values(
+                    text=item.text,
+                    language=item.language,
+                    state="done",
+                    meta={k: v for k, v in item.meta.items() if jsonable(v)},
+                )
+            )
+            if classification is None:
+                conn.execute(
+                    t.classifications.delete().where(t.classifications.c.item_id == item_id)
+                )
+                return written
+            story_id = None
+            if classification.relevant:
+                story_id = self._attach_story(
+                    conn, item_id, item, classification, story, now, type_threshold
+                )
+            values = classification_values(classification) | {
+                "story_id": story_id,
+                "classified_at": now,
+            }
+            if conn.execute(
+                select(t.classifications.c.item_id).where(t.classifications.c.item_id == item_id)
+            ).first():
+                conn.execute(
+                    update(t.classifications)
+                    .where(t.classifications.c.item_id == item_id)
+                    .values(**values)
+                )
+            else:
+                conn.execute(t.classifications.insert().values(item_id=item_id, **values))
+            if story_id is None:
+                return written
+            for alert in alerts:
+                key = dedupe_key(story_id, item_id, alert)
+                if conn.execute(select(t.alerts.c.id).where(t.alerts.c.dedupe_key == key)).first():
+                    continue
+                alert_id = new_id(
+                    conn.execute(
+                        t.alerts.insert().values(
+                            story_id=story_id,
+                            route=alert.route,
+                            item_id=item_id,
+                            kind=alert.kind,
+                            dedupe_key=key,
+                            created_at=now,
+                            meta=alert.meta,
+                        )
+                    )
+                )
+                for notifier in alert.notifiers:
+                    conn.execute(
+                        t.deliveries.insert().values(
+                            alert_id=alert_id,
+                            notifier=notifier,
+                            digest=alert.digest,
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=alert.due_at,
+                        )
+                    )
+                written.append(alert_id)
+        return written
+
+    @staticmethod
+    def _attach_story(
+        conn: Connection,
+        item_id: int,
+        item: Item,
+        classification: Classification,
+        story: StoryRow | None,
+        now: datetime,
+        type_threshold: float,
+    ) -> int:
+        types = sorted(classification.reported_types(type_threshold))
+        if story is None:
+            story_id = new_id(
+                conn.execute(
+                    t.stories.insert().values(
+                        first_item_id=item_id,
+                        canonical_url=item.meta.get("canonical_url"),
+                        primary_type=classification.primary,
+                        types=types,
+                        actors=list(classification.actors),
+                        event_date=classification.event_date,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            )
+        else:
+            story_id = story.id
+            conn.execute(
+                update(t.stories)
+                .where(t.stories.c.id == story_id)
+                .values(
+                    primary_type=story.primary_type or classification.primary,
+                    types=sorted(set(story.types) | set(types)),
+                    actors=sorted(set(story.actors) | set(classification.actors)),
+                    event_date=story.event_date or classification.event_date,
+                    updated_at=now,
+                )
+            )
+        if not conn.execute(
+            select(t.story_items.c.item_id).where(
+                t.story_items.c.story_id == story_id, t.story_items.c.item_id == item_id
+            )
+        ).first():
+            conn.execute(t.story_items.insert().values(story_id=story_id, item_id=item_id))
+        return int(story_id)
+
+
+def _chunks(values: list[int], size: int) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
