@@ -81,9 +81,52 @@ def test_run_seeds_reports_per_check(run_seeds) -> None:
     assert not report.failed("relevant")  # every seed is relevant
     assert report.met("002_a8656912bc4093aa", "primary")
     assert not report.met("000_ec392fbef3080f6d", "primary")
-    assert report.failed("actors") and "FAIL" in str(report)
-    with pytest.raises(KeyError):
+    assert report.failed("actors") and "FAIL" in report.table()
+    with pytest.raises(KeyError, match="its checks"):
         report.met("002_a8656912bc4093aa", "no-such-check")
+
+
+SEED_003 = "003_25654647b5be0694"  # expects actors Kim Jong Un, Sergei Shoigu, Vladimir Putin
+DOCUMENTED_FAILURE = (
+    "<not met: seed 003_25654647b5be0694, check 'actors', 1 of 3 check(s) failed: "
+    "actors-Vladimir Putin: expected Vladimir Putin, got Kim Jong Un, Sergei Shoigu>"
+)
+
+
+def two_of_three(item: Item) -> Classification:
+    return Classification(relevant=True, score=0.9, actors=("Kim Jong Un", "Sergei Shoigu"))
+
+
+def test_a_failing_seed_check_says_what_was_expected_and_what_came(run_seeds) -> None:
+    report = run_seeds(two_of_three)
+    with pytest.raises(AssertionError) as failed:
+        assert report.met(SEED_003, "actors")
+    message = str(failed.value)
+    assert (
+        "actors-Vladimir Putin: expected Vladimir Putin, got Kim Jong Un, Sergei Shoigu" in message
+    )
+    assert "SeedReport(checks=" not in message and "Check(" not in message
+    with pytest.raises(AssertionError) as with_report:
+        assert report.met(SEED_003, "actors"), report  # the older spelling reads well too
+    assert "expected Vladimir Putin" in str(with_report.value)
+    assert "Check(" not in str(with_report.value)
+    # what the docs show is what comes
+    assert repr(report.met(SEED_003, "actors")) == DOCUMENTED_FAILURE
+    for page in ("testing.md", "tutorial.md"):
+        doc = (Path(__file__).parent.parent / "docs" / "plugins" / page).read_text(encoding="utf-8")
+        assert f"assert {DOCUMENTED_FAILURE}" in doc, page
+
+
+def test_seed_report_text_lists_each_failing_check(run_seeds) -> None:
+    report = run_seeds(two_of_three)
+    assert report.met(SEED_003, "actors-Kim Jong Un") and report.met(SEED_003, "relevant")
+    assert report.met(SEED_003, "relevant") == True  # noqa: E712 - compares like a bool
+    text = str(report)
+    assert text.splitlines()[0].endswith("fail:")
+    assert f"  {SEED_003} actors-Vladimir Putin: expected Vladimir Putin, got" in text
+    assert all("expected" in line for line in text.splitlines()[1:])
+    assert report.explain("relevant") == "5 of 5 checks pass"
+    assert repr(report).startswith("<SeedReport: ") and len(repr(report)) < 80
 
 
 def test_notifier_capture_through_a_real_cycle(

@@ -93,3 +93,56 @@ def test_plugins_command_still_lists(
     assert "console" in names
     assert main(["plugins"]) == 0
     assert capsys.readouterr().out.startswith("NAME")
+
+
+@pytest.mark.parametrize("name", ["rudprk", "Monitor-Email", "console"])
+def test_refuses_the_name_of_a_built_in(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plugins", "new", name, "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "is the name of a built-in plugin" in err and "choose another name" in err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ScaffoldError, match="built-in"):
+        create(name, "notifier", tmp_path)
+
+
+NOISY = """
+from monitor.errors import ConfigError
+from monitor.hookspecs import hookimpl
+
+
+@hookimpl
+def monitor_startup(config):
+    raise ConfigError(config.source, ["plugins.options.noisy.a: " + "x" * 90, "b: worse"])
+"""
+
+
+def test_status_column_is_one_short_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-line reason, and pluggy's whole registry for a module registered twice,
+    stay out of the table; `--json` keeps them."""
+    from monitor.cli.plugins import STATUS_WIDTH
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "noisy.py").write_text(NOISY, encoding="utf-8")
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        '[plugins]\nmodules = ["noisy", "monitor.plugins.console"]\n', encoding="utf-8"
+    )
+    assert main(["plugins", "-c", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0]
+    start, end = header.index("STATUS"), header.index("HOOKS")
+    rows = {line.split()[0]: line for line in lines[1:] if line.strip()}
+    for name in ("noisy", "monitor.plugins.console"):
+        status = rows[name][start:end].strip()
+        assert status.startswith("failed: ") and status.endswith("…"), status
+        assert len(status) <= STATUS_WIDTH
+    assert "<module" not in "\n".join(lines) and "{" not in "\n".join(lines)
+    assert "monitor plugins --json" in lines[-1]
+
+    assert main(["plugins", "-c", str(config), "--json"]) == 0
+    infos = {i["name"]: i for i in json.loads(capsys.readouterr().out)}
+    assert "\n" in infos["noisy"]["error"] and "x" * 90 in infos["noisy"]["error"]

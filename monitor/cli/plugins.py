@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from monitor.cli.common import add_optional_config_option, fail, started_host
+
+if TYPE_CHECKING:
+    from monitor.host.manager import PluginInfo
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,8 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     rows = [("NAME", "ORIGIN", "VERSION", "STATUS", "HOOKS")]
     for i in infos:
-        status = i.status if i.error is None else f"{i.status}: {i.error}"
-        rows.append((i.name, i.origin, i.version or "-", status, ", ".join(i.hooks) or "-"))
+        rows.append((i.name, i.origin, i.version or "-", status_cell(i), ", ".join(i.hooks) or "-"))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for row in rows:
         print(
@@ -61,7 +64,22 @@ def handle(args: argparse.Namespace) -> int:
             + "  "
             + row[4]
         )
+    if any(i.error and status_cell(i) != f"{i.status}: {i.error}" for i in infos):
+        print("(reasons shortened; `monitor plugins --json` shows them in full)")
     return 0
+
+
+#: The widest STATUS cell of the table; the full reason is in `--json`.
+STATUS_WIDTH = 60
+
+
+def status_cell(info: PluginInfo) -> str:
+    """The STATUS column: the status, and for a failure its reason on one line, cut at
+    STATUS_WIDTH characters (a reason can span lines or quote a whole object)."""
+    if not info.error:
+        return info.status
+    text = " ".join(f"{info.status}: {info.error}".split())
+    return text if len(text) <= STATUS_WIDTH else text[: STATUS_WIDTH - 1].rstrip() + "…"
 
 
 def handle_new(args: argparse.Namespace) -> int:

@@ -67,11 +67,24 @@ def normalise(name: str) -> str:
     return plugin
 
 
+def refuse_builtin(plugin: str) -> None:
+    """ScaffoldError when `plugin` is the name of a built-in plugin: monitor loads the
+    built-ins first and refuses a second plugin of the same name."""
+    from monitor.host.manager import BUILTINS
+
+    if plugin in BUILTINS:
+        raise ScaffoldError(
+            f"{plugin!r} is the name of a built-in plugin, and monitor refuses a plugin whose "
+            f"name is taken; choose another name (built-ins: {', '.join(sorted(BUILTINS))})"
+        )
+
+
 def create(name: str, kind: str, directory: str | Path = ".") -> Path:
     """Write the package of plugin `name` of `kind` under `directory`; its path."""
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind {kind!r}; expected one of {list(KINDS)}")
     plugin = normalise(name)
+    refuse_builtin(plugin)
     module = f"monitor_{plugin}"
     target = Path(directory) / f"monitor-{plugin.replace('_', '-')}"
     if target.exists() and any(target.iterdir()):

@@ -56,6 +56,7 @@ class ExitCode(IntEnum):
 
 PROCESS_RETRY = 30.0  # seconds before items whose processing failed are tried again
 POLL_RETENTION = timedelta(days=30)
+POLL_FLUSH = 2.0  # seconds between writes of buffered unchanged-poll records
 
 
 class Daemon:
@@ -191,6 +192,17 @@ class Daemon:
             if feed.enabled:
                 self._schedule_feed(feed, rows.get(feed.name), now)
         self._schedule_delivery(config)
+        # Records of unchanged polls are buffered by the pipeline: write them soon.
+        self.scheduler.add_job(
+            self._job,
+            IntervalTrigger(seconds=POLL_FLUSH, timezone=UTC),
+            args=["flush", self._flush_polls],
+            id="flush",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
         # Housekeeping once a day: the polls table would otherwise grow for ever.
         self.scheduler.add_job(
             self._job,
@@ -340,6 +352,9 @@ class Daemon:
             return
         delay = max(0.0, (due - datetime.now(UTC)).total_seconds())
         asyncio.get_running_loop().call_later(delay + 0.05, self._kick_processing)
+
+    async def _flush_polls(self) -> None:
+        await self.runtime.pipeline.flush_polls()
 
     async def _deliver(self) -> None:
         await self.runtime.deliver()

@@ -29,6 +29,9 @@ from monitor.store.base import EntryRecord, FeedRow, ItemChange, PollRecord, Sto
 log = logging.getLogger("monitor.service.pipeline")
 
 Clock = Callable[[], datetime]
+#: Records of unchanged polls written together once this many wait (or sooner: the
+#: end of a cycle, the daemon's flush job, a stop).
+POLL_BUFFER = 200
 
 
 def utcnow() -> datetime:
@@ -71,6 +74,8 @@ class Pipeline:
         self.fetcher = fetcher
         self.clock = clock
         self.observers: list[Callable[[str, dict[str, object]], None]] = []
+        self._rows: dict[str, FeedRow] = {}
+        self._unchanged: list[tuple[int, PollRecord]] = []
 
     def _emit(self, event: str, **fields: object) -> None:
         for observer in self.observers:
@@ -91,11 +96,55 @@ class Pipeline:
             )
             return PollOutcome(feed.name, None, 0, 0, error, None, False)
 
-    async def _poll(self, feed: FeedConfig) -> PollOutcome:
+    async def _feed_row(self, feed: FeedConfig) -> FeedRow:
+        """The feed's stored state, from the cache when this pipeline wrote it last (the
+        store stays the source of truth: any poll that changes more than the schedule
+        drops the cached row, and a reload builds a new pipeline)."""
+        row = self._rows.get(feed.name)
+        if row is not None:
+            return row
         row = await asyncio.to_thread(self.store.feed, feed.name)
         if row is None:
             rows = await asyncio.to_thread(self.store.sync_feeds, [(feed.name, feed.url)])
             row = rows[feed.name]
+        self._rows[feed.name] = row
+        return row
+
+    async def flush_polls(self) -> int:
+        """Write the buffered records of unchanged polls in one transaction."""
+        if not self._unchanged:
+            return 0
+        batch, self._unchanged = self._unchanged, []
+        await asyncio.to_thread(self.store.record_polls, batch)
+        return len(batch)
+
+    async def _record(self, row: FeedRow, record: PollRecord) -> None:
+        """A poll that changed nothing but the schedule (a 304, or the same content) is
+        buffered and written with others; any other poll is written at once."""
+        unchanged = (
+            record.error is None
+            and not record.new_items
+            and record.moved_to is None
+            and record.disable_reason is None
+            and (record.etag, record.last_modified) in ((None, None), (row.etag, row.last_modified))
+        )
+        if not unchanged:
+            self._rows.pop(row.name, None)
+            await asyncio.to_thread(self.store.record_poll, row.id, record)
+            return
+        self._rows[row.name] = dataclasses.replace(
+            row,
+            next_poll_at=record.next_poll_at,
+            last_success_at=record.started_at,
+            consecutive_failures=0,
+            failing_since=None,
+        )
+        self._unchanged.append((row.id, record))
+        if len(self._unchanged) >= POLL_BUFFER:
+            await self.flush_polls()
+
+    async def _poll(self, feed: FeedConfig) -> PollOutcome:
+        row = await self._feed_row(feed)
         if not row.enabled:
             return PollOutcome(feed.name, None, 0, 0, row.disabled_reason, None, False)
         started = self.clock()
@@ -142,7 +191,7 @@ class Pipeline:
             disable_reason=f"HTTP 410 Gone at {row.url}" if result.gone else None,
             next_poll_at=next_poll,
         )
-        await asyncio.to_thread(self.store.record_poll, row.id, record)
+        await self._record(row, record)
         if result.moved_to:
             log.warning(
                 "feed %s moved permanently to %s",

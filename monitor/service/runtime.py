@@ -166,6 +166,10 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        try:
+            await self.pipeline.flush_polls()
+        except Exception:
+            log.exception("could not write the last buffered poll records")
         await self.fetcher.__aexit__(exc_type, exc, tb)
         self.host.shutdown()
         _close_all(self.notifiers.values())
@@ -196,6 +200,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         names = [f.name for f in self.config.feeds if f.enabled]
         polls = await asyncio.gather(*(self.poll(n) for n in names))
         report.polls = [p for p in polls if p is not None]
+        await self.pipeline.flush_polls()
         report.processed = await self.process()
         report.delivery = await self.deliver(flush_digests=flush_digests)
         return report
@@ -242,6 +247,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
             await fetcher.__aenter__()
             old_fetcher, self.fetcher = self.fetcher, fetcher
             await old_fetcher.__aexit__(None, None, None)
+        await self.pipeline.flush_polls()
         await asyncio.to_thread(self.store.sync_feeds, [(f.name, f.url) for f in new.feeds])
         pipeline_observers = list(self.pipeline.observers)
         delivery_observers = list(self.deliverer.observers)

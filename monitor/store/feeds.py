@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     func,
     select,
@@ -68,6 +69,17 @@ class FeedsStore:
 
     def record_poll(self, feed_id: int, poll: PollRecord) -> None:
         """Write the poll record and the feed state it leaves, in one transaction."""
+        self.record_polls([(feed_id, poll)])
+
+    def record_polls(self, polls: Sequence[tuple[int, PollRecord]]) -> None:
+        """Write several polls' records and the feed states they leave, in one
+        transaction (the records of unchanged polls, buffered by the pipeline)."""
+        with self.engine.begin() as conn:
+            for feed_id, poll in polls:
+                self._record_poll(conn, feed_id, poll)
+
+    @staticmethod
+    def _record_poll(conn: Connection, feed_id: int, poll: PollRecord) -> None:
         ok = poll.error is None
         values: dict[str, Any] = {"next_poll_at": poll.next_poll_at}
         if ok:
@@ -89,19 +101,18 @@ class FeedsStore:
             values.update(enabled=False, disabled_reason=poll.disable_reason)
         if poll.new_items:
             values.update(items_seen=t.feeds.c.items_seen + poll.new_items)
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.polls.insert().values(
-                    feed_id=feed_id,
-                    started_at=poll.started_at,
-                    status=poll.status,
-                    duration=poll.duration,
-                    nbytes=poll.nbytes,
-                    new_items=poll.new_items,
-                    error=poll.error,
-                )
+        conn.execute(
+            t.polls.insert().values(
+                feed_id=feed_id,
+                started_at=poll.started_at,
+                status=poll.status,
+                duration=poll.duration,
+                nbytes=poll.nbytes,
+                new_items=poll.new_items,
+                error=poll.error,
             )
-            conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
+        )
+        conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
 
     def recent_polls(self, feed_id: int, limit: int = 10) -> list[dict[str, Any]]:
         query = (

@@ -217,7 +217,53 @@ def run_once(
 # --- the seeds ---------------------------------------------------------------------
 
 
-@dataclass
+def describe_checks(checks: Iterable[Any]) -> list[str]:
+    """One line per check: `seed check: expected E, got G` (the checks' own words)."""
+    return [f"{c.seed} {c.check}: expected {c.expected}, got {c.got}" for c in checks]
+
+
+class Verdict:
+    """What `SeedReport.met` answers: true when every selected check passed; otherwise
+    false, and its text (what `assert` prints) names each failing check with what was
+    expected and what came."""
+
+    __slots__ = ("checks", "label")
+
+    def __init__(self, label: str, checks: Sequence[Any]) -> None:
+        self.label = label
+        self.checks = tuple(checks)
+
+    @property
+    def failed(self) -> list[Any]:
+        return [c for c in self.checks if not c.passed]
+
+    def __bool__(self) -> bool:
+        return not self.failed
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, bool):
+            return bool(self) is other
+        if isinstance(other, Verdict):
+            return (self.label, self.checks) == (other.label, other.checks)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bool(self))
+
+    def __repr__(self) -> str:
+        if self:
+            return f"<met: {self.label}, {len(self.checks)} check(s) passed>"
+        failed = self.failed
+        return (
+            f"<not met: {self.label}, {len(failed)} of {len(self.checks)} check(s) failed: "
+            + "; ".join(f"{c.check}: expected {c.expected}, got {c.got}" for c in failed)
+            + ">"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(repr=False)
 class SeedReport:
     """Which expectations of the seeds a classifier meets: the checks of
     `monitor eval seeds/` (`monitor.classify.evaluate.Check`: seed, check, expected, got, passed).
@@ -225,6 +271,9 @@ class SeedReport:
     A check is named after the key of expected.toml, with the value for list keys:
     "relevant", "primary", "actors-Kim Jong Un", "must_include-summit". Select checks by
     the full name or by the key alone ("actors" selects every "actors-..." check).
+
+    `assert report.met(seed, "actors")` fails naming each failing check with what was
+    expected and what came; `str(report)` lists every failing check the same way.
     """
 
     checks: list[Any] = field(default_factory=list)
@@ -247,21 +296,43 @@ class SeedReport:
     def failed(self, check: str | None = None) -> list[Any]:
         return [c for c in self.select(check) if not c.passed]
 
-    def met(self, seed: str, check: str) -> bool:
-        """True when every check `check` of `seed` passed (e.g. "actors", "relevant")."""
+    def met(self, seed: str, check: str) -> Verdict:
+        """Whether every check `check` of `seed` passed (e.g. "actors", "relevant"): a
+        Verdict, true or false like a bool, that names the failing checks when printed."""
         found = self.select(check, seed)
         if not found:
-            raise KeyError(f"no check {check!r} for seed {seed!r}")
-        return all(c.passed for c in found)
+            known = sorted({c.check.split("-", 1)[0] for c in self.select(seed=seed)})
+            raise KeyError(f"no check {check!r} for seed {seed!r}; its checks: {known or 'none'}")
+        return Verdict(f"seed {seed}, check {check!r}", found)
+
+    def explain(self, check: str | None = None, seed: str | None = None) -> str:
+        """The failing checks of the selection, one line each with what was expected and
+        what came, then a count; "N of N checks pass" when none fails."""
+        selected = self.select(check, seed)
+        failed = [c for c in selected if not c.passed]
+        summary = f"{len(selected) - len(failed)} of {len(selected)} checks pass"
+        if not failed:
+            return summary
+        lines = [f"{summary}, {len(failed)} fail:"]
+        lines += [f"  {line}" for line in describe_checks(failed)]
+        return "\n".join(lines)
 
     @property
     def seeds(self) -> list[str]:
         return list(dict.fromkeys(c.seed for c in self.checks))
 
-    def __str__(self) -> str:
+    def table(self) -> str:
+        """Every check as `monitor eval seeds/` prints it (seed, check, expected, got, result)."""
         from monitor.classify.evaluate import render_checks_table
 
         return render_checks_table(self.checks)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def __repr__(self) -> str:
+        failed = sum(1 for c in self.checks if not c.passed)
+        return f"<SeedReport: {len(self.checks) - failed} of {len(self.checks)} checks pass>"
 
 
 def find_seeds() -> Path | None:

@@ -6,7 +6,7 @@ import monitor_teams as teams
 import pytest
 
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify.samples import sample_alert, sample_alerts
+from monitor.notify import sample_alert, sample_alerts
 from monitor.testing.feedserver import rss
 from monitor.testing.kit import feed_config, run_once
 

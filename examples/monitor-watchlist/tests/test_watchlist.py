@@ -57,8 +57,8 @@ def test_seeds(register_plugin, run_seeds) -> None:
         options={"names": ["Kim Jong Un", "Sergei Shoigu", "Vladimir Putin"]},
     )
     report = run_seeds(host.classify)
-    assert report.met(SEED_003, "actors"), report
-    assert not report.failed("relevant"), report  # every seed names one of them
+    assert report.met(SEED_003, "actors")  # a failure names each check: expected, got
+    assert not report.failed("relevant"), report.explain("relevant")  # each names one
 
 
 def test_alerts_from_a_live_feed(feed_server, notifier_capture, tmp_path) -> None:
