@@ -24,7 +24,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -210,27 +210,91 @@ def _timed(fn: Any) -> tuple[float, float, Any]:
     return time.perf_counter() - t0, time.process_time() - c0, value
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's live children (the parser's worker processes),
+    from /proc: a poller's CPU must include the work it hands to other processes."""
+    import multiprocessing
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for child in multiprocessing.active_children():
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def _phases(warm: int) -> list[str]:
     return ["cold"] + [f"warm{n}" for n in range(1, warm + 1)]
 
 
+class StageClock:
+    """CPU seconds of the store, counted in the threads it runs in (`time.thread_time`);
+    parsing is the parser worker processes' CPU; what is left of the poller's own CPU is
+    HTTP, the event loop and the hand-offs between them."""
+
+    STAGES: ClassVar[dict[str, list[tuple[str, str]]]] = {
+        "store": [
+            ("monitor.store.items.ItemsStore", "store_entries"),
+            ("monitor.store.feeds.FeedsStore", "record_poll"),
+            ("monitor.store.feeds.FeedsStore", "record_polls"),
+            ("monitor.store.feeds.FeedsStore", "feed"),
+        ],
+    }
+
+    def __init__(self) -> None:
+        import importlib
+        import threading
+
+        self.spent = dict.fromkeys(self.STAGES, 0.0)
+        self._lock = threading.Lock()
+        for stage, targets in self.STAGES.items():
+            for dotted, name in targets:
+                module, _, cls = dotted.rpartition(".")
+                owner = getattr(importlib.import_module(module), cls)
+                setattr(owner, name, self._wrap(stage, getattr(owner, name)))
+
+    def _wrap(self, stage: str, fn: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.spent[stage] += time.thread_time() - t0
+
+        return timed
+
+    def take(self) -> dict[str, float]:
+        with self._lock:
+            out, self.spent = self.spent, dict.fromkeys(self.STAGES, 0.0)
+        return out
+
+
 def poll_monitor(urls: Sequence[str], workdir: Path, concurrency: int, warm: int) -> dict[str, Any]:
-    """Runtime + Pipeline.poll for every feed at once (what Runtime.cycle does before
-    classification): a cold cycle on an empty store, then `warm` cycles where every
-    feed answers 304."""
+    """Runtime.poll for every feed at once, then the write of the buffered poll records
+    (what Runtime.cycle does before classification): a cold cycle on an empty store,
+    then `warm` cycles where every feed answers 304."""
     os.environ["MONITOR_DISABLE_PLUGINS"] = NOT_POLLING
     from monitor.service.runtime import Runtime
 
     config = monitor_config(urls, workdir / "monitor.db", concurrency)
+    clock = StageClock() if os.environ.get("MONITOR_BENCH_PROFILE") else None
 
     async def main() -> dict[str, Any]:
         out: dict[str, Any] = {}
         async with Runtime(config) as runtime:
             feeds = [f for f in config.feeds if f.enabled]
             for phase in _phases(warm):
-                c0, t0 = time.process_time(), time.perf_counter()
-                polls = await asyncio.gather(*(runtime.pipeline.poll(f) for f in feeds))
-                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                own0, kids0, t0 = time.process_time(), children_cpu(), time.perf_counter()
+                found = await asyncio.gather(*(runtime.poll(f.name) for f in feeds))
+                await runtime.pipeline.flush_polls()
+                wall = time.perf_counter() - t0
+                own, kids = time.process_time() - own0, children_cpu() - kids0
+                cpu = own + kids
+                polls = [p for p in found if p is not None]
                 errors = [p.error for p in polls if p.error]
                 out[phase] = {
                     "wall": wall,
@@ -239,6 +303,10 @@ def poll_monitor(urls: Sequence[str], workdir: Path, concurrency: int, warm: int
                     "errors": len(errors),
                     "first_error": errors[0] if errors else None,
                 }
+                if clock is not None:
+                    stages = {"parse (worker processes)": kids, **clock.take()}
+                    stages["http, loop and hand-offs"] = max(0.0, own - stages["store"])
+                    out[phase]["stages"] = stages
             out["items"] = runtime.store.item_count()
         return out
 

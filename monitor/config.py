@@ -141,6 +141,8 @@ class FetchConfig(_Section):
     #: New or changed entries stored from one poll; a feed with more keeps its validators
     #: unsaved, so the next poll fetches it in full again and stores the next ones.
     max_entries_per_poll: int = Field(1000, ge=1)
+    #: Parse feeds in two worker processes with a 20 s deadline instead of in a thread.
+    parse_workers: bool = False
 
 
 class FeedConfig(_Section):

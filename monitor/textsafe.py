@@ -17,3 +17,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def inert(text: str) -> str:
     """`text` with every control character written as a visible escape (`\\x1b`)."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# Everything `_CONTROL` matches plus tab, newline and carriage return, and the Unicode
+# line and paragraph separators: for text that must stay on one line (a log message).
+_LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def inert_line(text: str) -> str:
+    """`text` made inert and kept on one line: newlines and tabs are escaped too, so a
+    feed title cannot forge a second log line."""
+    return _LINE_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -75,7 +75,7 @@ def builtin_classifier_ready() -> bool:
     tests load a stand-in classifier, so that they test the daemon, not the classifier."""
     if "ready" not in _READY:
         from monitor.config import Config
-        from monitor.host.manager import build_host
+        from monitor.host.loader import build_host
         from monitor.models import Item
 
         try:
@@ -313,7 +313,7 @@ def test_daemon_alerts_reloads_serves_health_and_metrics_and_stops(
         # alerts: every seed, once, on Slack
         wait_until(lambda: all_delivered(slack), 30, "every seed delivered")
         status, body = daemon.get("/healthz")
-        assert status == 200 and json.loads(body)["checks"] == {"scheduler": "ok", "store": "ok"}
+        assert status == 200 and set(json.loads(body)["checks"].values()) == {"ok"}
         assert daemon.get("/nope")[0] == 404
 
         # a second daemon on the same database is refused

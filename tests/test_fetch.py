@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ipaddress
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -16,7 +17,7 @@ import pytest
 import monitor.ingest.fetch
 from monitor.config import FetchConfig
 from monitor.ingest.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, Validators
-from monitor.ingest.netguard import check_public
+from monitor.ingest.netguard import IPAddress, resolve_public
 from monitor.ingest.parse import parse_feed
 from monitor.testing.feedserver import FeedServer, atom, endless, http_date, rss
 
@@ -454,10 +455,12 @@ def test_every_redirect_hop_of_an_article_is_checked(
     the redirect targets are checked by the real guard and refused before any request."""
     origin = server.url("/")
 
-    async def guard(url: str) -> str | None:
-        return None if url.startswith(origin) else await check_public(url)
+    async def guard(url: str) -> tuple[tuple[IPAddress, ...], str | None]:
+        if url.startswith(origin):
+            return (ipaddress.ip_address("127.0.0.1"),), None
+        return await resolve_public(url)
 
-    monkeypatch.setattr(monitor.ingest.fetch, "check_public", guard)
+    monkeypatch.setattr(monitor.ingest.fetch, "resolve_public", guard)
     secret = f"http://localhost:{server.port}/secret"
     server.route("/secret", HTML, headers={"Content-Type": "text/html"})
     server.route("/to-secret", redirect_to=secret)

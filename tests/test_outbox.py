@@ -24,7 +24,7 @@ from monitor.alerts.outbox import Deliverer
 from monitor.cli import main as cli_main
 from monitor.config import Config, DeliveryConfig, load_config
 from monitor.errors import DeliveryError
-from monitor.host.manager import build_host
+from monitor.host.loader import build_host
 from monitor.service.runtime import CycleReport, Runtime
 from monitor.store import SqlStore
 from monitor.testing.feedserver import FeedServer, rss

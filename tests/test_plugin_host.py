@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor.classify.combine import combine
 from monitor.config import ClassifierConfig, Config, PluginsConfig, load_config
 from monitor.errors import PluginError
 from monitor.hookspecs import hookimpl
-from monitor.host.manager import PluginHost, build_host, combine
+from monitor.host.loader import build_host
+from monitor.host.manager import PluginHost
 from monitor.models import Classification, Item
 
 ITEM = Item(id="1", title="t", text="x")

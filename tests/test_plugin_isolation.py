@@ -16,7 +16,7 @@ import pytest
 
 from monitor.config import Config
 from monitor.hookspecs import hookimpl
-from monitor.host.manager import build_host
+from monitor.host.loader import build_host
 from monitor.models import Classification, Item
 from monitor.service.runtime import Runtime
 from monitor.testing.feedserver import FeedServer, rss

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +19,14 @@ from monitor.store.migrations import SCHEMA_VERSION
 NOW = datetime(2024, 6, 18, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    s = SqlStore(f"sqlite:///{tmp_path / 'monitor.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """The same contract on both backends: SQLite in a file, a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    s = SqlStore(url)
     yield s
     s.close()
 
@@ -54,7 +60,15 @@ def classification(types: dict[str, float] | None = None) -> Classification:
     )
 
 
-def test_wal_and_schema_version(tmp_path: Path, store: SqlStore) -> None:
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqlStore]:
+    """For what only SQLite has: its file, its journal mode."""
+    s = SqlStore(f"sqlite:///{tmp_path / 'monitor.db'}")
+    yield s
+    s.close()
+
+
+def test_wal_and_schema_version(tmp_path: Path, sqlite_store: SqlStore) -> None:
     db = sqlite3.connect(tmp_path / "monitor.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
@@ -62,8 +76,8 @@ def test_wal_and_schema_version(tmp_path: Path, store: SqlStore) -> None:
     )
 
 
-def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path, store: SqlStore) -> None:
-    store.close()
+def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path, sqlite_store: SqlStore) -> None:
+    sqlite_store.close()
     path = tmp_path / "monitor.db"
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
@@ -75,11 +89,11 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path, store: SqlSt
     assert path.read_bytes() == before
 
 
-def test_reopen_keeps_data(tmp_path: Path, store: SqlStore) -> None:
+def test_reopen_keeps_data(store: SqlStore) -> None:
     feeds = store.sync_feeds([("kcna", "https://example.org/feed")])
     store.upsert_entry(feeds["kcna"].id, entry(), NOW)
     store.close()
-    again = SqlStore(f"sqlite:///{tmp_path / 'monitor.db'}")
+    again = SqlStore(store.where)
     assert again.item_count() == 1
     again.close()
 

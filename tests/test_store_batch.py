@@ -92,3 +92,42 @@ def test_the_limit_counts_new_and_changed_entries_only(tmp_path: Path) -> None:
     third, capped = store.store_entries(feed.id, entries, START, limit=3)
     assert [c.value for _, c in third][-1] == "new" and not capped
     store.close()
+
+
+@pytest.mark.parametrize("only_unchanged", [False, True])
+def test_poll_records_written_together_leave_the_rows_written_one_by_one(
+    tmp_path: Path, only_unchanged: bool
+) -> None:
+    from monitor.store.base import PollRecord
+
+    rng = random.Random(7)
+    one, batch = (
+        SqlStore(f"sqlite:///{tmp_path / 'one.db'}"),
+        SqlStore(f"sqlite:///{tmp_path / 'batch.db'}"),
+    )
+    feeds = [(f"f{i}", f"https://f{i}.example/feed") for i in range(6)]
+    ids = {name: row.id for name, row in one.sync_feeds(feeds).items()}
+    batch.sync_feeds(feeds)
+    records = []
+    for n in range(60):
+        when = START + timedelta(minutes=n)
+        failed = rng.random() < 0.2 and not only_unchanged
+        records.append(
+            (ids[rng.choice(list(ids))], PollRecord(
+                started_at=when, duration=0.01, status=500 if failed else rng.choice([200, 304]),
+                nbytes=0, new_items=0 if only_unchanged else rng.choice([0, 0, 2]),
+                error="HTTP 500" if failed else None, last_modified=None,
+                etag=None if only_unchanged else rng.choice([None, None, '"v1"']),
+                moved_to=None if only_unchanged else rng.choice([None] * 9 + ["https://m.example/"]),
+                disable_reason=None, next_poll_at=when + timedelta(minutes=15),
+            ))
+        )  # fmt: skip
+    for feed_id, record in records:
+        one.record_poll(feed_id, record)
+    for start in range(0, len(records), 7):
+        batch.record_polls(records[start : start + 7])
+    one.close()
+    batch.close()
+    with sqlite3.connect(tmp_path / "one.db") as a, sqlite3.connect(tmp_path / "batch.db") as b:
+        for query in ("SELECT * FROM feeds ORDER BY id", "SELECT * FROM polls ORDER BY id"):
+            assert a.execute(query).fetchall() == b.execute(query).fetchall()

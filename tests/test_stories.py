@@ -15,7 +15,7 @@ import pytest
 from monitor.alerts.stories import alert_kind, find_story, route_kind
 from monitor.config import Config
 from monitor.hookspecs import hookimpl
-from monitor.host.manager import build_host
+from monitor.host.loader import build_host
 from monitor.models import Classification, Item
 from monitor.service.runtime import CycleReport, Runtime
 from monitor.store.base import StoryRow

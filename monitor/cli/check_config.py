@@ -13,7 +13,7 @@ import argparse
 from monitor.cli.common import add_config_option, fail
 from monitor.config import NotifierConfig, plugin_sections, read_config
 from monitor.errors import ConfigError
-from monitor.host.manager import build_host
+from monitor.host.loader import build_host
 from monitor.service.runtime import notifier_problems
 
 

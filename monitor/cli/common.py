@@ -45,7 +45,7 @@ def optional_config(path: str | None) -> Config:
 def started_host(path: str | None) -> tuple[Config, PluginHost]:
     """The optional config and a plugin host with every plugin loaded and started;
     prints every config problem and exits 1 when the config is invalid."""
-    from monitor.host.manager import build_host
+    from monitor.host.loader import build_host
 
     try:
         config = optional_config(path)

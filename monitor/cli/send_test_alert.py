@@ -14,7 +14,7 @@ from monitor.cli.common import add_config_option, config_or_exit, fail
 from monitor.config import Config
 from monitor.errors import ConfigError, DeliveryError, MonitorError
 from monitor.hookspecs import Notifier
-from monitor.host.manager import build_host
+from monitor.host.loader import build_host
 from monitor.models import Delivery
 from monitor.notify.samples import sample_alert, sample_alerts
 

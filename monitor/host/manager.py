@@ -1,64 +1,45 @@
-"""The plugin host: builds the pluggy manager in a fixed order and calls plugins in isolation.
+"""The plugin host: the pluggy manager and every call into plugins, each in isolation.
 
-Load order: built-ins (the `plugins` package), installed entry points (group
-`monitor.plugins`), then modules named in the config. pluggy stops a hook call at the
-first exception, so for every per-item hook the host calls each implementation itself:
-it times it, enforces a budget, validates the result, logs failures with the plugin's
-name, counts them and carries on with the others.
-
-A call that exceeds its budget keeps running in its worker thread (Python cannot kill a
-thread), so the host bounds the damage: a plugin with `max_stuck` calls still running
-is skipped until one returns, a plugin that times out `suspend_after` times in a row is
-suspended for `suspend_for` seconds, and the workers are daemon threads, so a call that
-never returns cannot keep the process alive at exit.
+pluggy stops a hook call at the first exception, so for every per-item hook the host
+calls each implementation itself: it times it, enforces a budget (`isolation`),
+validates and bounds the result (`validate`), logs failures with the plugin's name,
+counts them and carries on with the others. `loader.build_host` fills a host in the
+fixed order.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import dataclasses
 import importlib
 import logging
-import math
 import os
-import queue
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from importlib import metadata
-from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pluggy
 
-import monitor
 from monitor import hookspecs
-from monitor.config import ClassifierConfig, Config
+from monitor.classify.combine import combine
+from monitor.config import Config
 from monitor.errors import PluginError
-from monitor.models import Classification, Evidence, Item
-from monitor.taxonomy import CONTACT_TYPES, DIRECTIONS, STATUSES
+from monitor.host.isolation import CallHealth, Workers
+from monitor.host.validate import (
+    apply_enrichment,
+    bound_classification,
+    bound_item,
+    validate_classification,
+)
+from monitor.models import Classification, Item
 
 log = logging.getLogger("monitor.plugins")
 
-ENTRY_POINT_GROUP = "monitor.plugins"
+
 ALLOW_ENV = "MONITOR_PLUGINS"
 DISABLE_ENV = "MONITOR_DISABLE_PLUGINS"
-BUILTINS = (
-    "rudprk",
-    "fulltext",
-    "language",
-    "console",
-    "slack",
-    "email",
-    "webhook",
-)
-ENRICHABLE = {"title", "text", "summary", "language", "published", "meta"}
 #: Per-item hooks: called through the worker threads, timed, validated.
 ITEM_HOOKS = ("monitor_enrich", "monitor_classify")
 
@@ -82,15 +63,6 @@ class PluginInfo:
         return dataclasses.asdict(self)
 
 
-@dataclass
-class _Health:
-    """How one plugin's per-item calls have been going."""
-
-    timeouts_in_a_row: int = 0
-    stuck: int = 0
-    suspended_until: float = 0.0
-
-
 class PluginHost:
     """The pluggy manager plus isolation, validation and combination of results."""
 
@@ -109,9 +81,9 @@ class PluginHost:
         self.errors: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.on_error: Callable[[str, str], None] | None = None
-        self._health: dict[str, _Health] = {}
+        self._health: dict[str, CallHealth] = {}
         self._lock = threading.Lock()
-        self._workers: _Workers | None = None
+        self._workers: Workers | None = None
 
     # --- loading -----------------------------------------------------------------
 
@@ -238,19 +210,30 @@ class PluginHost:
 
     def enrich(self, item: Item) -> Item:
         """Run every enricher in order, each on the item as the previous left it."""
+        item = self._bounded(item, "the feed")
         for impl in self._impls("monitor_enrich"):
             result = self._timed(impl, {"item": item}, "monitor_enrich")
             if result is None:
                 continue
             try:
-                item = _apply_enrichment(item, result)
+                enriched = apply_enrichment(item, result)
             except ValueError as exc:
                 self._plugin_error(impl.plugin_name, f"monitor_enrich: {exc}")
+                continue
+            item = self._bounded(enriched, f"plugin {impl.plugin_name}")
+        return item
+
+    def _bounded(self, item: Item, source: str) -> Item:
+        """`item` with every field within the boundary's bounds (see the module doc)."""
+        item, notes = bound_item(item)
+        for note in notes:
+            log.warning("item %s from %s: %s", item.id, source, note, extra={"item": item.id})
         return item
 
     def classifications(self, item: Item) -> list[Classification]:
         """Every classifier's valid result for `item`; failures are logged and skipped."""
         results = []
+        item = self._bounded(item, "the pipeline")
         for impl in self._impls("monitor_classify"):
             result = self._timed(impl, {"item": item}, "monitor_classify")
             if result is None:
@@ -259,6 +242,13 @@ class PluginHost:
             if problem:
                 self._plugin_error(impl.plugin_name, f"malformed classification: {problem}")
                 continue
+            result, notes, errors = bound_classification(result)
+            for note in notes:
+                log.warning(
+                    "plugin %s: %s", impl.plugin_name, note, extra={"plugin": impl.plugin_name}
+                )
+            for error in errors:
+                self._plugin_error(impl.plugin_name, f"classification: {error}")
             if not result.plugin:
                 result = dataclasses.replace(result, plugin=impl.plugin_name)
             results.append(result)
@@ -343,19 +333,19 @@ class PluginHost:
             if info is not None:
                 info.status, info.error = "suspended", reason
 
-    def _unstick(self, health: _Health) -> None:
+    def _unstick(self, health: CallHealth) -> None:
         with self._lock:
             health.stuck -= 1
 
-    def _health_of(self, name: str) -> _Health:
-        return self._health.setdefault(name, _Health())
+    def _health_of(self, name: str) -> CallHealth:
+        return self._health.setdefault(name, CallHealth())
 
-    def _pool(self) -> _Workers:
+    def _pool(self) -> Workers:
         """The workers, sized so that every plugin's stuck calls still leave room."""
         plugins = {impl.plugin_name for hook in ITEM_HOOKS for impl in self._impls(hook)}
         size = max(4, (self.max_stuck + 1) * len(plugins))
         if self._workers is None:
-            self._workers = _Workers(size)
+            self._workers = Workers(size)
         self._workers.size = max(self._workers.size, size)
         return self._workers
 
@@ -383,244 +373,9 @@ class PluginHost:
         return kinds
 
 
-class _Workers:
-    """A pool of daemon threads that grows up to `size`: unlike ThreadPoolExecutor's
-    workers, a plugin call that never returns does not block the interpreter's exit."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._idle = threading.Semaphore(0)
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._tasks.put((future, fn, args))
-        if not self._idle.acquire(blocking=False):
-            with self._lock:
-                if len(self._threads) < self.size:
-                    thread = threading.Thread(
-                        target=self._work, name=f"plugin-{len(self._threads)}", daemon=True
-                    )
-                    self._threads.append(thread)
-                    thread.start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            future, fn, args = task
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args))
-                except BaseException as exc:
-                    future.set_exception(exc)
-            del task, future
-            self._idle.release()
-
-    def shutdown(self) -> None:
-        """Let idle workers end; a worker stuck in a call ends when (if) the call does."""
-        with self._lock:
-            for _ in self._threads:
-                self._tasks.put(None)
-            self._threads = []
-
-
-def build_host(
-    config: Config | None = None, *, builtins: bool = True, entry_points: bool = True
-) -> PluginHost:
-    """The plugin host with every plugin loaded in the fixed order."""
-    host = PluginHost(config)
-    version = monitor.__version__
-    if builtins:
-        for name in BUILTINS:
-            host.load_module(f"monitor.plugins.{name}", name, "built-in", version)
-    if entry_points:
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist_version = ep.dist.version if ep.dist else ""
-            if not host._wanted(ep.name):
-                host.infos[ep.name] = PluginInfo(
-                    ep.name, "entry point", dist_version, status="disabled"
-                )
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                host._failed(
-                    ep.name,
-                    "entry point",
-                    dist_version,
-                    f"import failed: {type(exc).__name__}: {exc}",
-                )
-                continue
-            host.register(plugin, ep.name, "entry point", dist_version)
-    with _config_folder_on_path(host.config.source):
-        for dotted in host.config.plugins.modules:
-            host.load_module(dotted, dotted, "config", _module_version(dotted))
-    return host
-
-
-@contextlib.contextmanager
-def _config_folder_on_path(source: str) -> Iterator[None]:
-    """`[plugins] modules` are found beside the config file first (then on the usual
-    path), so a plugin next to its config needs no PYTHONPATH."""
-    folder = Path(source).resolve().parent if Path(source).is_file() else None
-    if folder is None or str(folder) in sys.path:
-        yield
-        return
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(folder))
-
-
-def _module_version(dotted: str) -> str:
-    try:
-        return metadata.version(dotted.split(".")[0])
-    except metadata.PackageNotFoundError:
-        return ""
-
-
 def _names(value: str) -> set[str]:
     return {n.strip() for n in value.split(",") if n.strip()}
 
 
 def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
     return impl.function(**{k: kwargs[k] for k in impl.argnames if k in kwargs})
-
-
-def _apply_enrichment(item: Item, changes: Any) -> Item:
-    """`item` with `changes` applied; ValueError says why they are not acceptable."""
-    if not isinstance(changes, Mapping):
-        raise ValueError(f"expected a mapping of fields, got {type(changes).__name__}")
-    unknown = set(changes) - ENRICHABLE
-    if unknown:
-        raise ValueError(
-            f"unknown field(s) {sorted(unknown)}; expected some of {sorted(ENRICHABLE)}"
-        )
-    updates = dict(changes)
-    if "meta" in updates:
-        if not isinstance(updates["meta"], Mapping):
-            raise ValueError("meta must be a mapping")
-        updates["meta"] = MappingProxyType({**item.meta, **updates["meta"]})
-    for key in ("title", "text", "summary"):
-        if key in updates and not isinstance(updates[key], str):
-            raise ValueError(f"{key} must be a string, got {type(updates[key]).__name__}")
-    if updates.get("language") is not None and not isinstance(updates["language"], str):
-        raise ValueError("language must be a string or None")
-    if updates.get("published") is not None and not isinstance(updates["published"], datetime):
-        raise ValueError("published must be a datetime or None")
-    return dataclasses.replace(item, **updates)
-
-
-def validate_classification(c: Any) -> str | None:
-    """Why `c` is not a well-formed Classification, or None when it is."""
-    if not isinstance(c, Classification):
-        return f"expected a Classification, got {type(c).__name__}"
-    if not isinstance(c.relevant, bool):
-        return f"relevant must be True or False, got {c.relevant!r}"
-    if not _unit(c.score):
-        return f"score {c.score!r} is outside 0..1"
-    if not isinstance(c.types, Mapping):
-        return "types must be a mapping of type to score"
-    for name, score in c.types.items():
-        if name not in CONTACT_TYPES:
-            return f"unknown contact type {name!r}"
-        if not _unit(score):
-            return f"score of {name} {score!r} is outside 0..1"
-    if c.primary is not None and c.primary not in CONTACT_TYPES:
-        return f"unknown primary type {c.primary!r}"
-    if c.direction is not None and c.direction not in DIRECTIONS:
-        return f"unknown direction {c.direction!r}"
-    if c.status is not None and c.status not in STATUSES:
-        return f"unknown status {c.status!r}"
-    if isinstance(c.evidence, str) or not all(isinstance(e, Evidence) for e in c.evidence):
-        return "evidence must hold Evidence values"
-    for attribute in ("actors", "places", "organisations", "explanation"):
-        values = getattr(c, attribute)
-        if isinstance(values, str) or not all(isinstance(v, str) for v in values):
-            return f"{attribute} must be a tuple of strings"
-    if c.event_date is not None and not isinstance(c.event_date, date):
-        return f"event_date must be a date, got {type(c.event_date).__name__}"
-    return None
-
-
-def _unit(x: Any) -> bool:
-    return (
-        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and 0 <= x <= 1
-    )
-
-
-def combine(results: list[Classification], settings: ClassifierConfig) -> Classification | None:
-    """One Classification from several classifiers' results.
-
-    - per-type scores and the overall score merge by `settings.combine`: "max", "mean",
-      or "weighted_mean" with `settings.weights` (plugin name -> weight, default 1.0);
-      a classifier that abstained (returned None) takes no part;
-    - relevant: the merged score reaches `relevance_threshold` and every plugin named in
-      `required` answered and found the item relevant;
-    - primary: the strongest result's primary if it is still reported, else the
-      highest merged type at or above `type_threshold`;
-    - actors, organisations, places, evidence and explanation: the union, in order;
-    - event_date, direction, status, language: from the strongest result that gives one.
-    """
-    if not results:
-        return None
-    if len(results) == 1 and not settings.required:
-        only = results[0]
-        relevant = only.relevant and only.score >= settings.relevance_threshold
-        return dataclasses.replace(only, relevant=relevant)
-    weights = [max(0.0, settings.weights.get(r.plugin, 1.0)) for r in results]
-
-    def merge(values: list[float]) -> float:
-        if settings.combine == "max":
-            return max(values)
-        if settings.combine == "mean":
-            return sum(values) / len(values)
-        total = sum(weights)
-        if not total:
-            return 0.0
-        return sum(v * w for v, w in zip(values, weights, strict=True)) / total
-
-    types = {t: merge([r.types.get(t, 0.0) for r in results]) for t in CONTACT_TYPES}
-    score = merge([r.score for r in results])
-    by_plugin = {r.plugin: r for r in results}
-    required_ok = all(
-        by_plugin.get(p) is not None and by_plugin[p].relevant for p in settings.required
-    )
-    relevant = required_ok and score >= settings.relevance_threshold
-    ranked = sorted(results, key=lambda r: r.score, reverse=True)
-    best = ranked[0]
-    reported = {t: s for t, s in types.items() if s >= settings.type_threshold}
-    primary = (
-        best.primary
-        if best.primary in reported
-        else (max(reported, key=lambda k: reported[k]) if reported else None)
-    )
-
-    def first(attribute: str) -> Any:
-        return next((v for r in ranked if (v := getattr(r, attribute)) is not None), None)
-
-    return dataclasses.replace(
-        best,
-        relevant=relevant,
-        score=score,
-        types=types,
-        primary=primary,
-        actors=tuple(dict.fromkeys(a for r in results for a in r.actors)),
-        places=tuple(dict.fromkeys(p for r in results for p in r.places)),
-        organisations=tuple(dict.fromkeys(o for r in results for o in r.organisations)),
-        event_date=first("event_date"),
-        direction=first("direction"),
-        status=first("status"),
-        language=first("language"),
-        evidence=tuple(e for r in results for e in r.evidence),
-        explanation=tuple(line for r in results for line in r.explanation),
-        plugin="+".join(r.plugin for r in results),
-        plugin_version="",
-    )

@@ -2,9 +2,12 @@
 
 Every limit is enforced here, once: connect/read/total time, redirects (followed by
 hand so permanent moves and loops are visible), body size after decompression (gzip
-bombs), global and per-host concurrency, and, for article links taken from feeds, a
-guard against private addresses. Problems never raise: they come back as
-`FetchResult.error`, a sentence a person can act on.
+bombs), global and per-host concurrency, and a guard against private addresses (see
+`monitor.ingest.netguard` for which hops are checked). A checked hop is connected to the
+very addresses that were checked: the guarded client's network backend never resolves
+a name itself, it dials the pinned addresses (the Host header and the TLS server name
+stay the URL's host). Problems never raise: they come back as `FetchResult.error`, a
+sentence a person can act on.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from monitor import __version__
 from monitor.config import FetchConfig
 from monitor.ingest.backoff import parse_retry_after
-from monitor.ingest.netguard import check_public
+from monitor.ingest.netguard import IPAddress, is_public, resolve_public
 
 DEFAULT_USER_AGENT = f"monitor/{__version__} (+https://github.com/monitor-project/monitor)"
 FEED_ACCEPT = (
@@ -192,6 +196,7 @@ class _Hop:
     reason: str
     headers: dict[str, str]
     body: bytes | None = None
+    peer: str | None = None  # the IP address the connection went to, when known
 
 
 @dataclass
@@ -201,6 +206,76 @@ class _HostSlot:
 
 
 BodyCheck = Callable[[str, bytes | None], str | None]
+Resolver = Callable[[str], Awaitable[tuple[tuple[IPAddress, ...], str | None]]]
+_PIN_TTL = 300.0
+
+
+class _Unpinned(httpcore.ConnectError):
+    """The guarded client was asked to connect to a host nobody checked."""
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """A network backend that never resolves names: it connects to the addresses the
+    guard checked for that (host, port), or refuses. So the address connected to is the
+    address that was checked, whatever the DNS answers a second time."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._pins: dict[tuple[str, int], tuple[float, tuple[IPAddress, ...]]] = {}
+
+    def pin(self, host: str, port: int, addresses: tuple[IPAddress, ...]) -> None:
+        now = time.monotonic()
+        if len(self._pins) > 1024:
+            self._pins = {k: v for k, v in self._pins.items() if v[0] > now}
+        self._pins[(host.lower(), port)] = (now + _PIN_TTL, addresses)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        expires, addresses = self._pins.get((host.lower(), port), (0.0, ()))
+        if not addresses or expires < time.monotonic():
+            raise _Unpinned(f"no checked address for {host}:{port}")
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise _Unpinned("unix sockets are never used by the guarded client")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a `_PinnedBackend` (no proxy: a proxy would resolve the name)."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self.backend = _PinnedBackend()
+        old = self._pool
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=old._ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=self.backend,
+        )
 
 
 class Fetcher:
@@ -217,53 +292,72 @@ class Fetcher:
         self.user_agent = settings.user_agent or DEFAULT_USER_AGENT
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._guarded: httpx.AsyncClient | None = None
+        self._pinned: _PinnedBackend | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
+        limits = httpx.Limits(
+            max_connections=s.concurrency,
+            max_keepalive_connections=min(s.concurrency, 20),
+        )
+        options: dict[str, Any] = {
+            "follow_redirects": False,
+            "timeout": httpx.Timeout(
                 connect=s.connect_timeout,
                 read=s.read_timeout,
                 write=s.read_timeout,
                 pool=s.total_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=s.concurrency,
-                max_keepalive_connections=min(s.concurrency, 20),
-            ),
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-        )
+            "limits": limits,
+            "headers": {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+        }
+        self._client = httpx.AsyncClient(transport=self._transport, **options)
+        if self._transport is None:
+            pinned = _PinnedTransport(limits)
+            self._pinned = pinned.backend
+            self._guarded = httpx.AsyncClient(transport=pinned, **options)
+        else:  # a caller's transport (tests, a proxy): the guard checks, nothing pins
+            self._guarded = self._client
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._guarded is not None and self._guarded is not self._client:
+            await self._guarded.aclose()
+        self._guarded = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    async def fetch_feed(self, url: str, validators: Validators | None = None) -> FetchResult:
+    async def fetch_feed(
+        self, url: str, validators: Validators | None = None, *, allow_private: bool = False
+    ) -> FetchResult:
         """GET a feed, conditionally when `validators` are known. Never raises for
-        network, HTTP or size problems."""
+        network, HTTP or size problems.
+
+        The configured URL itself is not checked (it is the operator's), but unless
+        `allow_private`, a redirect may not lead from a public address to a non-public
+        one (the redirect target is the publisher's choice, not the operator's)."""
         validators = validators or Validators()
         headers = {"Accept": FEED_ACCEPT}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        return await self._fetch(url, headers, validators, _feed_problem, guard=None)
+        check = "none" if allow_private else "redirects"
+        return await self._fetch(url, headers, validators, _feed_problem, check=check)
 
     async def fetch_article(self, url: str, *, allow_private: bool) -> FetchResult:
         """GET an article page linked from a feed. Refuses non-public addresses (each
         redirect hop too) unless `allow_private`, and anything that is not HTML."""
-        guard = None if allow_private else check_public
+        check = "none" if allow_private else "every hop"
         return await self._fetch(
-            url, {"Accept": HTML_ACCEPT}, Validators(), _article_problem, guard=guard
+            url, {"Accept": HTML_ACCEPT}, Validators(), _article_problem, check=check
         )
 
     async def _fetch(
@@ -272,8 +366,10 @@ class Fetcher:
         headers: dict[str, str],
         validators: Validators,
         body_problem: BodyCheck,
-        guard: Callable[[str], Awaitable[str | None]] | None,
+        check: str,
     ) -> FetchResult:
+        """`check`: "every hop" (articles), "redirects" (feeds: hops after the first,
+        while the first answered from a public address) or "none" (`allow_private`)."""
         started = time.monotonic()
         current = url
         moved_to: str | None = None
@@ -300,20 +396,32 @@ class Fetcher:
             )
 
         redirects = 0
+        guarded = check == "every hop"
         while True:
             if (problem := _url_problem(current)) is not None:
                 return result(problem)
-            if guard is not None:
+            client = self._client
+            if guarded:
                 try:
                     async with asyncio.timeout(self.settings.connect_timeout):
-                        refusal = await guard(current)
+                        addresses, refusal = await resolve_public(current)
                 except TimeoutError:
-                    refusal = (
-                        f"refused {current}: resolving its host timed out after "
-                        f"{_seconds(self.settings.connect_timeout)}"
+                    addresses, refusal = (
+                        (),
+                        (
+                            f"refused {current}: resolving its host timed out after "
+                            f"{_seconds(self.settings.connect_timeout)}"
+                        ),
                     )
                 if refusal is not None:
+                    if current != url:
+                        refusal = f"redirect from {url} {refusal}"
                     return result(refusal)
+                client = self._guarded
+                if self._pinned is not None:
+                    hop_url = httpx.URL(current)
+                    port = hop_url.port or (443 if hop_url.scheme == "https" else 80)
+                    self._pinned.pin(hop_url.raw_host.decode("ascii"), port, addresses)
             remaining = self.settings.total_timeout - spent
             hop = None
             seen.clear()
@@ -322,7 +430,7 @@ class Fetcher:
                     hop_started = time.monotonic()
                     try:
                         async with asyncio.timeout(remaining):
-                            hop = await self._exchange(current, headers, body_problem, seen)
+                            hop = await self._exchange(client, current, headers, body_problem, seen)
                     finally:
                         spent += time.monotonic() - hop_started
             except _Failure as exc:
@@ -352,6 +460,10 @@ class Fetcher:
                     moved_to = target
                 else:
                     permanent_so_far = False
+                if check == "redirects" and not guarded:
+                    # An intranet feed (the operator's choice) may redirect within the
+                    # intranet; a feed served from a public address may not lead there.
+                    guarded = hop.peer is None or is_public(hop.peer)
                 current = target
                 continue
             break
@@ -386,17 +498,23 @@ class Fetcher:
         return result(message)
 
     async def _exchange(
-        self, url: str, headers: dict[str, str], body_problem: BodyCheck, seen: list[_Hop]
+        self,
+        client: httpx.AsyncClient | None,
+        url: str,
+        headers: dict[str, str],
+        body_problem: BodyCheck,
+        seen: list[_Hop],
     ) -> _Hop:
         """One request; the body is read (bounded) only for 2xx answers. The hop is put
         in `seen` once its headers arrive, so a failure later still reports the status."""
-        if self._client is None:
+        if client is None:
             raise RuntimeError("Fetcher used outside `async with`")
-        async with self._client.stream("GET", url, headers=headers) as response:
+        async with client.stream("GET", url, headers=headers) as response:
             hop = _Hop(
                 status=response.status_code,
                 reason=response.reason_phrase or _reason(response.status_code),
                 headers={k.lower(): v for k, v in response.headers.items()},
+                peer=_peer(response),
             )
             seen.append(hop)
             if 200 <= hop.status < 300:
@@ -455,6 +573,8 @@ class Fetcher:
         if isinstance(exc, httpx.PoolTimeout):
             return f"no free connection after {_seconds(s.total_timeout)}"
         if isinstance(exc, httpx.ConnectError):
+            if isinstance(exc.__cause__, _Unpinned):
+                return f"refused: {exc.__cause__}"
             return f"cannot connect: {exc or type(exc).__name__}"
         if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
             return f"HTTP protocol error: {exc or type(exc).__name__}"
@@ -465,6 +585,20 @@ class Fetcher:
         if isinstance(exc, UnicodeError):
             return f"invalid host name: {exc}"
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _peer(response: httpx.Response) -> str | None:
+    """The IP address the response came from (None when the transport does not say)."""
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        address = stream.get_extra_info("server_addr")
+    except Exception:
+        return None
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return None
 
 
 def _feed_problem(content_type: str, body: bytes | None) -> str | None:

@@ -50,6 +50,9 @@ _SPACES = re.compile(r"[^\S\n]+")
 _BREAKS = re.compile(r"\s*\n\s*")
 _PARAS = re.compile(r"\n{2,}")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# C0 controls other than tab and line breaks, and DEL: XML forbids them, a terminal obeys
+# them (ESC sequences), and no text needs them.
+_INVISIBLE.update(dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
 
 
 class _TextCollector(HTMLParser):

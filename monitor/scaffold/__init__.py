@@ -70,7 +70,7 @@ def normalise(name: str) -> str:
 def refuse_builtin(plugin: str) -> None:
     """ScaffoldError when `plugin` is the name of a built-in plugin: monitor loads the
     built-ins first and refuses a second plugin of the same name."""
-    from monitor.host.manager import BUILTINS
+    from monitor.host.loader import BUILTINS
 
     if plugin in BUILTINS:
         raise ScaffoldError(

@@ -30,7 +30,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config, FeedConfig, load_config
 from monitor.errors import ConfigError
 from monitor.service import logs
-from monitor.service.health import Health, HttpEndpoint, parse_address, store_check
+from monitor.service.health import (
+    Health,
+    HttpEndpoint,
+    parse_address,
+    pipeline_checks,
+    store_check,
+)
 from monitor.service.metrics import Metrics
 from monitor.service.pipeline import PollOutcome
 from monitor.service.runtime import Runtime
@@ -182,7 +188,8 @@ class Daemon:
         else:
             scheduler = True if self.scheduler.running else "scheduler is not running"
         store = await store_check(self.runtime.store.is_writable)
-        return Health({"scheduler": scheduler, "store": store})
+        pipeline = await pipeline_checks(self.runtime.store, self.runtime.deliverer)
+        return Health({"scheduler": scheduler, "store": store, **pipeline})
 
     # --- schedule --------------------------------------------------------------------
 

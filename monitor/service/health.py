@@ -13,6 +13,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.textsafe import inert_line
 
 log = logging.getLogger("monitor.service.health")
 
@@ -125,3 +129,86 @@ async def store_check(is_writable: Callable[[], bool]) -> bool | str:
     except Exception as exc:
         return f"store check raised {type(exc).__name__}: {exc}"
     return True if ok else "store is not writable"
+
+
+# --- the pipeline tells the truth ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthLimits:
+    """When the pipeline counts as unhealthy (seconds, or items)."""
+
+    #: An item stored but still unprocessed after this long is stuck.
+    stuck_after: float = 1800.0
+    #: More unprocessed items than this is a backlog that is not being worked off.
+    max_backlog: int = 10_000
+
+
+async def pipeline_checks(
+    store: Any,
+    deliverer: Any | None = None,
+    *,
+    limits: HealthLimits = HealthLimits(),
+    now: datetime | None = None,
+) -> dict[str, bool | str]:
+    """The checks `/healthz` adds to "scheduler" and "store": items, backlog, deliveries.
+
+    - items: no item has waited longer than `limits.stuck_after` to be processed;
+    - backlog: at most `limits.max_backlog` items wait;
+    - deliveries: none is "sending" without a send in flight in this process (a send
+      that crashed without settling), and no send has outlived its time-out.
+
+    Read in a worker thread within CHECK_TIMEOUT; a store that cannot answer fails the
+    checks with the reason rather than answering 200.
+    """
+    moment = now or datetime.now(UTC)
+
+    def read() -> tuple[tuple[int, list[dict[str, Any]]], tuple[int, datetime | None], Any]:
+        stuck = store.stuck_items(moment - timedelta(seconds=limits.stuck_after))
+        return stuck, store.item_backlog(), store.sending_deliveries()
+
+    names = ("items", "backlog", "deliveries")
+    try:
+        stuck, backlog, sending = await asyncio.wait_for(
+            asyncio.to_thread(read), timeout=CHECK_TIMEOUT
+        )
+    except TimeoutError:
+        return dict.fromkeys(names, f"store did not answer within {CHECK_TIMEOUT:g} s")
+    except Exception as exc:
+        return dict.fromkeys(names, f"cannot read the store: {type(exc).__name__}: {exc}")
+    checks: dict[str, bool | str] = {}
+    count, oldest = stuck
+    if count:
+        first = oldest[0] if oldest else {}
+        since = first.get("since")
+        age = f"{(moment - since).total_seconds():.0f} s" if since else "?"
+        checks["items"] = inert_line(
+            f"{count} item(s) unprocessed for more than {limits.stuck_after:g} s; oldest: "
+            f"item {first.get('id')} from feed {first.get('feed')!r}, waiting {age}"
+        )
+    else:
+        checks["items"] = True
+    waiting, _ = backlog
+    checks["backlog"] = (
+        True
+        if waiting <= limits.max_backlog
+        else f"{waiting} items wait to be processed (more than {limits.max_backlog})"
+    )
+    problems = []
+    inflight = set(getattr(deliverer, "inflight", {}) or {}) if deliverer is not None else set()
+    orphans = [(i, n) for i, n in sending if i not in inflight] if deliverer is not None else []
+    if orphans:
+        notifiers = sorted({n for _, n in orphans})
+        problems.append(
+            f"{len(orphans)} delivery(ies) marked sending with no send in flight "
+            f"(notifier(s) {', '.join(notifiers)})"
+        )
+    overdue = deliverer.overdue() if deliverer is not None and hasattr(deliverer, "overdue") else []
+    if overdue:
+        longest = max(seconds for _, _, seconds in overdue)
+        problems.append(
+            f"{len(overdue)} send(s) past their time-out (longest running {longest:.0f} s, "
+            f"notifier(s) {', '.join(sorted({n for _, n, _ in overdue}))})"
+        )
+    checks["deliveries"] = inert_line("; ".join(problems)) if problems else True
+    return checks

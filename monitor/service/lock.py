@@ -4,6 +4,12 @@
 crash never leaves a stale lock behind. The lock file itself is never removed: deleting
 a locked file lets a third process lock a fresh inode while a second still waits on the
 old one. The pid file is only for operators and `monitor reload`; the lock decides.
+
+The lock belongs to the database file, not to the path that names it: the lock file sits
+beside the *resolved* database path (symlinks, `..` and relative paths all lead to the
+same lock), and once the database exists the daemon also holds a `flock` on the database
+file itself, so even a hard link or a bind mount under another name finds it taken.
+(`flock` and SQLite's own POSIX record locks do not interact on local file systems.)
 """
 
 from __future__ import annotations
@@ -25,8 +31,14 @@ def database_path(config: Config) -> Path | None:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def lock_path(config: Config) -> Path | None:
+def real_database_path(config: Config) -> Path | None:
+    """The database path with every symlink resolved (the file it really is)."""
     db = database_path(config)
+    return db.resolve() if db is not None else None
+
+
+def lock_path(config: Config) -> Path | None:
+    db = real_database_path(config)
     return db.with_name(db.name + ".lock") if db is not None else None
 
 
@@ -41,10 +53,30 @@ def pid_path(config: Config) -> Path:
 def database_lock(config: Config) -> DatabaseLock | None:
     """The lock for the configured store, or None when it is not a SQLite file (a
     server database arbitrates concurrent instances itself)."""
-    path, db = lock_path(config), database_path(config)
+    path, db = lock_path(config), real_database_path(config)
     if path is None or db is None:
         return None
     return DatabaseLock(path, db)
+
+
+def _lock_database_file(database: Path) -> int | None:
+    """An exclusive flock on the database file itself (its inode, whatever its name),
+    created empty when missing (SQLite takes an empty file as an empty database), or None
+    when it cannot be opened (the lock file beside it then decides alone).
+    BlockingIOError when another process holds it."""
+    try:
+        fd = os.open(database, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    except OSError:  # a file system without flock: the lock file still decides
+        os.close(fd)
+        return None
+    return fd
 
 
 class DatabaseLock:
@@ -54,6 +86,7 @@ class DatabaseLock:
         self.path = path
         self.database = database
         self._fd: int | None = None
+        self._db_fd: int | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,16 +96,27 @@ class DatabaseLock:
         except BlockingIOError:
             other = _read_pid(fd)
             os.close(fd)
-            who = f"pid {other}" if other else "another process"
-            raise AlreadyRunningError(
-                f"another monitor process ({who}) is already using the database "
-                f"{self.database} (lock {self.path} is held)"
-            ) from None
+            raise self._taken(other, self.path) from None
+        try:
+            self._db_fd = _lock_database_file(self.database)
+        except BlockingIOError:
+            os.close(fd)
+            raise self._taken(None, self.database) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
+    def _taken(self, other: int | None, held: Path) -> AlreadyRunningError:
+        who = f"pid {other}" if other else "another process"
+        return AlreadyRunningError(
+            f"another monitor process ({who}) is already using the database "
+            f"{self.database} (lock {held} is held)"
+        )
+
     def release(self) -> None:
+        if self._db_fd is not None:
+            os.close(self._db_fd)
+            self._db_fd = None
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, 0)

@@ -3,6 +3,11 @@
 Context travels as `extra=` fields (`log.info(..., extra={"feed": name})`): the text
 format appends them as `key=value`, the JSON format makes them keys of their own, so a
 collector can filter on `feed` or `notifier` without parsing messages.
+
+Every line is inert: messages and context values often carry text from feeds (titles,
+errors quoting a server), so control characters, ESC sequences, bidi overrides and
+line breaks in them are written as escapes (`\\x1b`, `\\n`). A traceback keeps its own
+lines; what it quotes is made inert line by line.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from monitor.textsafe import inert, inert_line
 
 #: Extra fields a record may carry (`log.info(..., extra={"feed": name})`).
 CONTEXT_FIELDS = ("feed", "plugin", "notifier", "route", "story", "item", "job", "phase")
@@ -29,15 +36,22 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": inert_line(_message(record)),
         }
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                doc[name] = value
+                doc[name] = value if isinstance(value, int | float) else inert_line(str(value))
         if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+            doc["exception"] = inert(self.formatException(record.exc_info))
         return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception as exc:  # a bad format string must not lose the line
+        return f"{record.msg!r} (unformattable: {type(exc).__name__}: {exc})"
 
 
 class TextFormatter(logging.Formatter):
@@ -47,13 +61,24 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%Y-%m-%d %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        # Format a copy whose message is already inert; the caller's record is untouched
+        # (other handlers may format it their own way).
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.msg, safe.args = inert_line(_message(record)), None
+        safe.exc_text = None
+        line = super().format(safe)
         context = [
-            f"{n}={getattr(record, n)}"
+            f"{n}={inert_line(str(getattr(record, n)))}"
             for n in CONTEXT_FIELDS
             if getattr(record, n, None) is not None
         ]
         return f"{line}  {' '.join(context)}" if context else line
+
+    def formatException(self, ei: Any) -> str:
+        return inert(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return inert(super().formatStack(stack_info))
 
 
 def setup_logging(fmt: str = "text", level: str = "INFO", stream: Any = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import (
@@ -121,7 +122,9 @@ class Metrics:
 
 
 class _OutboxCollector(Collector):
-    """`monitor_deliveries{status,notifier}` from the store, at scrape time."""
+    """State read from the store at scrape time: `monitor_deliveries{status,notifier}`,
+    `monitor_items{state}` (failed items among them), the processing backlog and the age
+    of its oldest item, and each notifier's queue (due now, age of the oldest due)."""
 
     def __init__(self, store_fn: Callable[[], Store]) -> None:
         self.store_fn = store_fn
@@ -142,3 +145,45 @@ class _OutboxCollector(Collector):
         except Exception as exc:  # a scrape must not fail because the store is busy
             log.warning("metrics: cannot read the outbox: %s", exc)
         yield family
+        yield from self._pipeline(store)
+
+    def _pipeline(self, store: Store) -> Iterator[GaugeMetricFamily]:
+        now = datetime.now(UTC)
+        items = GaugeMetricFamily(
+            "monitor_items", "Items in the store by state (new, classified, failed, ...).",
+            labels=["state"],
+        )  # fmt: skip
+        failed = GaugeMetricFamily(
+            "monitor_items_failed", "Items set aside after their processing failed."
+        )
+        backlog = GaugeMetricFamily("monitor_backlog_items", "Items waiting to be processed.")
+        age = GaugeMetricFamily(
+            "monitor_backlog_age_seconds",
+            "How long the oldest item waiting to be processed has waited (0 when none).",
+        )
+        queue = GaugeMetricFamily(
+            "monitor_notifier_queue_depth", "Deliveries due now, per notifier.",
+            labels=["notifier"],
+        )  # fmt: skip
+        queue_age = GaugeMetricFamily(
+            "monitor_notifier_queue_age_seconds",
+            "How long the oldest delivery due has been due, per notifier (0 when none).",
+            labels=["notifier"],
+        )
+        try:
+            states = store.item_states()
+            for state, n in sorted(states.items()):
+                items.add_metric([state], n)
+            failed.add_metric([], states.get("failed", 0))
+            waiting, oldest = store.item_backlog()
+            backlog.add_metric([], waiting)
+            age.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+            for notifier, q in sorted(store.notifier_queues(now).items()):
+                queue.add_metric([notifier], q["due"])
+                since = q["oldest_due"]
+                queue_age.add_metric(
+                    [notifier], max(0.0, (now - since).total_seconds()) if since else 0.0
+                )
+        except Exception as exc:
+            log.warning("metrics: cannot read the pipeline state: %s", exc)
+        yield from (items, failed, backlog, age, queue, queue_age)

@@ -22,9 +22,18 @@ from monitor.config import Config, FeedConfig
 from monitor.host.manager import PluginHost
 from monitor.ingest.backoff import backoff_delay
 from monitor.ingest.fetch import Fetcher, FetchResult, Validators
-from monitor.ingest.parse import Entry, ParseError, parse_feed
+from monitor.ingest.parse import Entry, ParseError, parse_feed, parse_feed_bounded
 from monitor.models import Classification, Item
-from monitor.store.base import EntryRecord, FeedRow, ItemChange, PollRecord, Store
+from monitor.store.base import (
+    EntryRecord,
+    FeedRow,
+    ItemChange,
+    NewAlert,
+    PollRecord,
+    Store,
+    StoryContext,
+    StoryRow,
+)
 
 log = logging.getLogger("monitor.service.pipeline")
 
@@ -139,7 +148,8 @@ class Pipeline:
             consecutive_failures=0,
             failing_since=None,
         )
-        self._unchanged.append((row.id, record))
+        # validators unchanged: nothing to write for them (the store's batch path)
+        self._unchanged.append((row.id, dataclasses.replace(record, etag=None, last_modified=None)))
         if len(self._unchanged) >= POLL_BUFFER:
             await self.flush_polls()
 
@@ -149,15 +159,21 @@ class Pipeline:
             return PollOutcome(feed.name, None, 0, 0, row.disabled_reason, None, False)
         started = self.clock()
         t0 = time.perf_counter()
-        result = await self.fetcher.fetch_feed(row.url, Validators(row.etag, row.last_modified))
+        result = await self.fetcher.fetch_feed(
+            row.url, Validators(row.etag, row.last_modified), allow_private=feed.allow_private
+        )
         new = changed = 0
         error = result.error
         parsed = False
         capped = False
         if result.ok and not result.not_modified and result.body is not None:
             try:
+                # `parse_workers`: in two worker processes with a deadline (both cores
+                # parse; no body holds a CPU past the deadline); else in a thread, bounded
+                # by the pre-parse check on element and attribute counts
+                parse = parse_feed_bounded if self.config.fetch.parse_workers else parse_feed
                 feed_doc = await asyncio.to_thread(
-                    parse_feed, result.body, result.headers, result.final_url, started
+                    parse, result.body, result.headers, result.final_url, started
                 )
                 parsed = True
                 if feed_doc.warning:
@@ -351,13 +367,19 @@ class Pipeline:
                 item_id, item, c, None, [], now, type_threshold=threshold
             )
         window = timedelta(seconds=self.config.stories.window)
-        context = self.store.story_context(
+
+        def decided(context: StoryContext) -> tuple[StoryRow | None, tuple[NewAlert, ...]]:
+            decision = decide(item_id, item, c, context, self.config, now)
+            alerts = decision.alerts
+            return decision.story, alerts
+
+        return self.store.decide_and_commit(
             item_id,
-            item.meta.get("canonical_url"),
-            now - window - timedelta(days=30),
-            event_window(c, window),
-        )
-        decision = decide(item_id, item, c, context, self.config, now)
-        return self.store.commit_classification(
-            item_id, item, c, decision.story, list(decision.alerts), now, type_threshold=threshold
+            item,
+            c,
+            now,
+            since=now - window - timedelta(days=30),
+            event_dates=event_window(c, window),
+            decide=decided,
+            type_threshold=threshold,
         )

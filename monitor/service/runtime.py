@@ -19,7 +19,8 @@ from monitor.alerts.outbox import Deliverer, DeliveryReport
 from monitor.config import Config, NotifierConfig
 from monitor.errors import ConfigError
 from monitor.hookspecs import Notifier
-from monitor.host.manager import PluginHost, build_host
+from monitor.host.loader import build_host
+from monitor.host.manager import PluginHost
 from monitor.ingest.fetch import Fetcher
 from monitor.service.pipeline import Clock, Pipeline, PollOutcome, Processed, utcnow
 from monitor.store import Store, open_store

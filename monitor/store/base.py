@@ -6,7 +6,7 @@ on PostgreSQL (several daemons on one database) can satisfy it without new seman
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -172,6 +172,18 @@ class Store(Protocol):
         self, canonical_url: str | None, since: datetime, event_dates: tuple[date, date] | None
     ) -> list[StoryRow]: ...
     def item_story(self, item_id: int) -> StoryRow | None: ...
+    def decide_and_commit(
+        self,
+        item_id: int,
+        item: Item,
+        classification: Classification,
+        now: datetime,
+        *,
+        since: datetime,
+        event_dates: tuple[date, date] | None,
+        decide: Callable[[StoryContext], tuple[StoryRow | None, Sequence[NewAlert]]],
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
+    ) -> list[int]: ...
     def story_context(
         self,
         item_id: int,
@@ -219,3 +231,13 @@ class Store(Protocol):
     def retry_dead_letters(self, now: datetime, ids: Sequence[int] | None = None) -> int: ...
     def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]: ...
     def is_writable(self) -> bool: ...
+
+    # health (read-only; monitor.store.health)
+    def item_states(self) -> dict[str, int]: ...
+    def item_backlog(self) -> tuple[int, datetime | None]: ...
+    def stuck_items(self, before: datetime, limit: int = 5) -> tuple[int, list[dict[str, Any]]]: ...
+    def sending_deliveries(self) -> list[tuple[int, str]]: ...
+    def due_ids_by_notifier(
+        self, now: datetime, *, flush_digests: bool = False
+    ) -> dict[str, list[int]]: ...
+    def notifier_queues(self, now: datetime) -> dict[str, dict[str, Any]]: ...

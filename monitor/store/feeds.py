@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     func,
     select,
     update,
@@ -75,7 +76,27 @@ class FeedsStore:
         """Write several polls' records and the feed states they leave, in one
         transaction (the records of unchanged polls, buffered by the pipeline)."""
         with self.engine.begin() as conn:
-            for feed_id, poll in polls:
+            plain = list(polls)
+            if plain and all(_only_rescheduled(p) for _, p in plain):
+                # the pipeline's buffer (304s, unchanged feeds): two statements for all
+                conn.execute(t.polls.insert(), [_poll_row(f, p) for f, p in plain])
+                conn.execute(
+                    update(t.feeds)
+                    .where(t.feeds.c.id == bindparam("feed_id"))
+                    .values(
+                        next_poll_at=bindparam("next_poll_at"),
+                        last_success_at=bindparam("last_success_at"),
+                        consecutive_failures=0,
+                        failing_since=None,
+                    ),
+                    [
+                        {"feed_id": f, "next_poll_at": p.next_poll_at,
+                         "last_success_at": p.started_at}
+                        for f, p in plain
+                    ],
+                )  # fmt: skip
+                return
+            for feed_id, poll in polls:  # in order: a later poll's state wins
                 self._record_poll(conn, feed_id, poll)
 
     @staticmethod
@@ -101,17 +122,7 @@ class FeedsStore:
             values.update(enabled=False, disabled_reason=poll.disable_reason)
         if poll.new_items:
             values.update(items_seen=t.feeds.c.items_seen + poll.new_items)
-        conn.execute(
-            t.polls.insert().values(
-                feed_id=feed_id,
-                started_at=poll.started_at,
-                status=poll.status,
-                duration=poll.duration,
-                nbytes=poll.nbytes,
-                new_items=poll.new_items,
-                error=poll.error,
-            )
-        )
+        conn.execute(t.polls.insert().values(**_poll_row(feed_id, poll)))
         conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
 
     def recent_polls(self, feed_id: int, limit: int = 10) -> list[dict[str, Any]]:
@@ -128,3 +139,27 @@ class FeedsStore:
         """Forget poll records older than `before` (the feed state keeps the summary)."""
         with self.engine.begin() as conn:
             return conn.execute(t.polls.delete().where(t.polls.c.started_at < before)).rowcount
+
+
+def _only_rescheduled(poll: PollRecord) -> bool:
+    """A successful poll that changes nothing but the schedule (a 304, say)."""
+    return (
+        poll.error is None
+        and poll.etag is None
+        and poll.last_modified is None
+        and poll.moved_to is None
+        and poll.disable_reason is None
+        and not poll.new_items
+    )
+
+
+def _poll_row(feed_id: int, poll: PollRecord) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "started_at": poll.started_at,
+        "status": poll.status,
+        "duration": poll.duration,
+        "nbytes": poll.nbytes,
+        "new_items": poll.new_items,
+        "error": poll.error,
+    }

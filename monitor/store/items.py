@@ -57,12 +57,16 @@ class ItemsStore:
             plan = _Plan(feed_id, fetched_at, *_known(conn, feed_id, entries))
             capped = plan.add_all(entries, limit)
             if plan.inserts:
-                ids = conn.execute(
-                    t.items.insert().returning(t.items.c.id, sort_by_parameter_order=True),
-                    plan.inserts,
-                ).scalars()
-                for placeholder, item_id in zip(plan.new_refs, ids, strict=True):
-                    placeholder.id = item_id
+                # One executemany, then the new ids by key (keys are unique): cheaper than
+                # RETURNING, which SQLite can only give back one row per statement.
+                conn.execute(t.items.insert(), plan.inserts)
+                keys = [row["key"] for row in plan.inserts]
+                ids: dict[str, int] = {}
+                for chunk in _chunks(keys):
+                    query = select(t.items.c.key, t.items.c.id).where(t.items.c.key.in_(chunk))
+                    ids.update((k, i) for k, i in conn.execute(query))
+                for placeholder, key in zip(plan.new_refs, keys, strict=True):
+                    placeholder.id = ids[key]
             if plan.updates:
                 conn.execute(
                     update(t.items).where(t.items.c.id == bindparam("item_id")),

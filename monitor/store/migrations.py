@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, DefaultClause, Table, inspect, select, text
+from sqlalchemy import Connection, DefaultClause, Table, func, inspect, select, text
 
 from monitor.errors import SchemaTooNewError, StoreError
 from monitor.store import schema
@@ -69,15 +69,30 @@ def check_version(conn_factory: Callable[[], Connection], where: str) -> int:
     return found
 
 
+#: Advisory lock held while migrating a PostgreSQL database: nodes that start together
+#: migrate one after the other, and the later ones find nothing left to do.
+MIGRATION_LOCK_KEY = 0x6D696772  # "migr"
+
+
 def migrate(conn_factory: Callable[[], Connection], where: str) -> int:
     """Bring the schema to SCHEMA_VERSION; return the version found before."""
-    with conn_factory() as conn:
-        found = current_version(conn)
-    _refuse_newer(found, where)
-    for version in range(found, SCHEMA_VERSION):
-        with conn_factory() as conn, conn.begin():
-            MIGRATIONS[version](conn)
-            _set_version(conn, version + 1)
+    with conn_factory() as guard:
+        shared = guard.dialect.name == "postgresql"
+        if shared:
+            guard.execute(select(func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
+            guard.commit()
+        try:
+            found = current_version(guard)
+            guard.rollback()
+            _refuse_newer(found, where)
+            for version in range(found, SCHEMA_VERSION):
+                with conn_factory() as conn, conn.begin():
+                    MIGRATIONS[version](conn)
+                    _set_version(conn, version + 1)
+        finally:
+            if shared:
+                guard.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
+                guard.commit()
     return found
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -22,23 +23,38 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend stores."""
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend stores:
+    `timestamptz` on PostgreSQL, naive UTC text on SQLite (which has no time zones)."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 metadata = MetaData()
@@ -101,7 +117,7 @@ items = Table(
     Column("content_hash", String(64), nullable=False),
     Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
     Column("state", String(16), nullable=False, default="new"),
-    Column("meta", JSON, nullable=False, default=dict),
+    Column("meta", Json, nullable=False, default=dict),
     # schema 2: processing failures (an item that fails is retried, then set aside)
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", UTCDateTime),
@@ -125,16 +141,16 @@ classifications = Table(
     Column("relevant", Boolean, nullable=False),
     Column("score", Float, nullable=False),
     Column("primary_type", String(32)),
-    Column("types", JSON, nullable=False),
-    Column("actors", JSON, nullable=False),
-    Column("organisations", JSON, nullable=False),
-    Column("places", JSON, nullable=False),
+    Column("types", Json, nullable=False),
+    Column("actors", Json, nullable=False),
+    Column("organisations", Json, nullable=False),
+    Column("places", Json, nullable=False),
     Column("event_date", Date),
     Column("direction", String(16)),
     Column("status", String(16)),
     Column("language", String(16)),
-    Column("evidence", JSON, nullable=False),
-    Column("plugins", JSON, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Column("plugins", Json, nullable=False),
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
     Column("classified_at", UTCDateTime, nullable=False),
 )
@@ -146,8 +162,8 @@ stories = Table(
     Column("first_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
     Column("canonical_url", Text),
     Column("primary_type", String(32)),
-    Column("types", JSON, nullable=False),
-    Column("actors", JSON, nullable=False),
+    Column("types", Json, nullable=False),
+    Column("actors", Json, nullable=False),
     Column("event_date", Date),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -172,7 +188,7 @@ alerts = Table(
     Column("kind", String(16), nullable=False),
     Column("dedupe_key", Text, nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("meta", JSON, nullable=False, default=dict),
+    Column("meta", Json, nullable=False, default=dict),
 )
 
 deliveries = Table(

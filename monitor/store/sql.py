@@ -17,6 +17,7 @@ from monitor.config import StoreConfig
 from monitor.errors import StoreError
 from monitor.store import schema as t
 from monitor.store.feeds import FeedsStore
+from monitor.store.health import HealthStore
 from monitor.store.items import ItemsStore
 from monitor.store.migrations import check_version, migrate
 from monitor.store.outbox import OutboxStore
@@ -29,7 +30,7 @@ def open_store(config: StoreConfig, *, readonly: bool = False) -> SqlStore:
     return SqlStore(config.sqlalchemy_url(), readonly=readonly)
 
 
-class SqlStore(FeedsStore, ItemsStore, StoriesStore, OutboxStore):
+class SqlStore(FeedsStore, ItemsStore, StoriesStore, OutboxStore, HealthStore):
     """`monitor.store.base.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:

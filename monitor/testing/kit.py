@@ -25,7 +25,8 @@ from typing import Any
 from monitor.config import Config, NotifierConfig
 from monitor.errors import DeliveryError
 from monitor.hookspecs import hookimpl
-from monitor.host.manager import PluginHost, build_host
+from monitor.host.loader import build_host
+from monitor.host.manager import PluginHost
 from monitor.models import Alert, Classification, Delivery, Item
 
 #: The environment variable naming a seed directory (with expected.toml) to use.

@@ -1,0 +1,115 @@
+"""PostgreSQL as the shared store: what several processes on one database rely on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from monitor.alerts.decide import decide
+from monitor.config import Config
+from monitor.models import Classification, Item
+from monitor.store.base import EntryRecord, NewAlert, StoryContext, StoryRow
+from monitor.store.sql import SqlStore
+from monitor.testing.postgres import PostgresServer
+
+NOW = datetime(2025, 11, 10, 9, 0, tzinfo=UTC)
+CONFIG = Config.model_validate({"routes": [{"name": "desk", "notifiers": ["console"]}]})
+SUMMIT = Classification(
+    relevant=True,
+    score=0.9,
+    primary="summit",
+    types={"summit": 0.9},
+    actors=("Vladimir Putin", "Kim Jong Un"),
+    event_date=date(2025, 11, 9),
+)
+
+
+def entry(n: int) -> EntryRecord:
+    url = f"https://outlet{n}.example/putin-kim"
+    return EntryRecord(
+        key=f"k{n}", canonical_url=url, url=url, title="Putin and Kim meet",
+        summary="", text="Putin met Kim.", published=NOW, content_hash=f"h{n}",
+    )  # fmt: skip
+
+
+def test_two_processes_deciding_at_once_open_one_story_and_alert_once(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.new_database()
+    a, b = SqlStore(url), SqlStore(url)  # two engines: two processes' worth of connections
+    feed = a.sync_feeds([("wire", "https://wire.example/feed")])["wire"]
+    ids = [a.upsert_entry(feed.id, entry(n), NOW)[0] for n in (1, 2)]
+    results: dict[int, list[int]] = {}
+
+    def process(store: SqlStore, item_id: int) -> None:
+        item = Item(id=str(item_id), title="Putin and Kim meet", text="...", published=NOW)
+
+        def slow_decide(context: StoryContext) -> tuple[StoryRow | None, Sequence[NewAlert]]:
+            time.sleep(0.3)  # both read before either writes, unless serialised
+            d = decide(item_id, item, SUMMIT, context, CONFIG, NOW)
+            return d.story, d.alerts
+
+        results[item_id] = store.decide_and_commit(
+            item_id, item, SUMMIT, NOW, since=NOW - timedelta(days=30),
+            event_dates=(date(2025, 11, 6), date(2025, 11, 12)), decide=slow_decide,
+        )  # fmt: skip
+
+    threads = [
+        threading.Thread(target=process, args=(s, i)) for s, i in zip((a, b), ids, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with a.engine.connect() as conn:
+        stories = conn.exec_driver_sql("SELECT count(*) FROM stories").scalar_one()
+        kinds = sorted(r[0] for r in conn.exec_driver_sql("SELECT kind FROM alerts"))
+    a.close()
+    b.close()
+    assert stories == 1
+    assert kinds == ["followup", "new"]
+
+
+def test_timestamps_are_aware_and_json_is_jsonb(postgres: PostgresServer) -> None:
+    store = SqlStore(postgres.new_database())
+    feed = store.sync_feeds([("wire", "https://wire.example/feed")])["wire"]
+    store.upsert_entry(feed.id, entry(1), NOW)
+    with store.engine.connect() as conn:
+        kinds = dict(
+            conn.exec_driver_sql(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'items' AND column_name IN ('fetched_at', 'meta')"
+            ).all()
+        )
+    assert kinds == {"fetched_at": "timestamp with time zone", "meta": "jsonb"}
+    [(_, item)] = store.pending_items(10, NOW)
+    assert item.published == NOW and item.published.tzinfo is not None
+    store.close()
+
+
+def test_nodes_starting_together_migrate_once(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    errors: list[BaseException] = []
+    opened: list[SqlStore] = []
+
+    def start() -> None:
+        try:
+            opened.append(SqlStore(url))
+        except BaseException as exc:  # reported below with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and len(opened) == 4
+    with opened[0].engine.connect() as conn:
+        versions = conn.exec_driver_sql("SELECT value FROM meta").scalars().all()
+    for store in opened:
+        store.close()
+    from monitor.store.migrations import SCHEMA_VERSION
+
+    assert versions == [str(SCHEMA_VERSION)]
