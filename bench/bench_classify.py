@@ -4,30 +4,44 @@ Two sets of ~3 KB articles in several languages: *all relevant-looking* (dev cor
 texts, each joined with others until it reaches the size: every article names Russia
 and North Korea) and a *mixed feed* in which three articles out of four are ordinary
 news about other subjects, as in real feeds. Each set is classified for a fixed number
-of rounds and the median rate over the runs is printed. The compiled regexes are built
-before timing starts, as in the daemon.
+of rounds and the median rate over the runs is printed, in two conditions:
 
-    python bench/bench_classify.py [--runs 5] [--articles 300] [--irrelevant 0.75]
+- *daemon*: every item has its publication date and language (the feed and the
+  language enricher set them), as in `monitor run`;
+- *classify*: neither is set, as in `monitor classify FILE`: the classifier identifies
+  the language itself (script, then lingua) and looks for a date line.
+
+Every language pack is compiled (and lingua built) before timing starts, as in a
+long-running daemon; resident memory (VmRSS) is printed after the runs.
+
+    python bench/bench_classify.py [--runs 3] [--articles 300] [--irrelevant 0.75]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.models import Item  # noqa: E402
-from monitor.plugins.rudprk import classify  # noqa: E402
-from monitor.plugins.rudprk.lexicon import knowledge  # noqa: E402
+from monitor.plugins.rudprk import classify, langid  # noqa: E402
+from monitor.plugins.rudprk.lexicon import knowledge, shared_data  # noqa: E402
+from monitor.plugins.rudprk.prefilter import prefilter  # noqa: E402
 
-CORPUS = ROOT / "tests" / "data" / "dev_corpus.jsonl"
+DATA = ROOT / "tests" / "data"
+#: Every dev corpus file (never the blind set, which lives in a folder of its own).
+CORPORA = sorted(DATA.glob("dev_corpus*.jsonl"))
+PUBLISHED = datetime(2024, 6, 20, 9, 0)
+OTHER_LANGS = ["en", "en", "fr", "de", "es", "it", "ru", "ko", "ja", "zh"]
 FALLBACK = [
     (
         "en",
@@ -76,35 +90,39 @@ def build_other(n: int, size: int = 3000) -> list[Item]:
             parts.append(OTHER_NEWS[j % len(OTHER_NEWS)])
             j += 3
         body = "\n\n".join(parts)[:size]
-        items.append(Item(id=f"other-{i}", title=body[:80], text=body, language=None))
+        lang = OTHER_LANGS[i % len(OTHER_NEWS)]
+        items.append(Item(id=f"other-{i}", title=body[:80], text=body, language=lang))
     return items
 
 
 def build_articles(n: int, size: int = 3000) -> list[Item]:
     """`n` articles of about `size` characters, cycling through languages."""
     texts: list[tuple[str, str]] = []
-    if CORPUS.exists():
-        for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for corpus in CORPORA:
+        for line in corpus.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 obj = json.loads(line)
-                texts.append((obj.get("lang") or "?", obj["text"]))
+                texts.append((obj.get("lang") or "en", obj["text"]))
     texts = texts or FALLBACK
     items = []
     for i in range(n):
-        _lang, text = texts[i % len(texts)]
+        lang, text = texts[i % len(texts)]
         parts = [text]
         j = i
         while sum(len(p) for p in parts) < size:
             j += 7
-            parts.append(texts[j % len(texts)][1])
+            if texts[j % len(texts)][0] == lang:  # same language, as on one page
+                parts.append(texts[j % len(texts)][1])
+            if j > i + 7 * len(texts):
+                parts.append(text)
         body = "\n\n".join(parts)[:size]
-        items.append(Item(id=f"bench-{i}", title=text[:80], text=body, language=None))
+        items.append(Item(id=f"bench-{i}", title=text[:80], text=body, language=lang))
     return items
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2, help="passes over the set per run")
     parser.add_argument(
@@ -114,9 +132,15 @@ def main() -> None:
         help="share of ordinary (irrelevant) articles in the mixed feed",
     )
     args = parser.parse_args()
+    rss0 = vmrss_mb()
     t0 = time.perf_counter()
-    knowledge()
+    sh = shared_data()
+    for code in sh.packs:
+        knowledge(code)
+    prefilter(sh)
     build_s = time.perf_counter() - t0
+    for sample in ("The minister said on Tuesday", "Министр заявил во вторник"):
+        langid.identify(sample)  # build the lingua detectors
     relevant = build_articles(args.articles)
     n_other = round(args.articles * args.irrelevant)
     others = build_other(n_other)
@@ -125,8 +149,15 @@ def main() -> None:
         take_other = int((i + 1) * args.irrelevant) > int(i * args.irrelevant)
         pool = others if take_other and others else relevant
         mixed.append(pool[i % len(pool)])
-    print(f"knowledge build: {build_s * 1000:.0f} ms (once per process)")
-    for name, items in (("all relevant", relevant), ("mixed feed", mixed)):
+    print(
+        f"knowledge build: {len(sh.packs)} language packs, {build_s * 1000:.0f} ms "
+        f"(once per process); VmRSS {rss0:.0f} MB before, {vmrss_mb():.0f} MB after"
+    )
+    runs = []
+    for cond in ("daemon", "classify"):
+        for name, items in (("all relevant", relevant), ("mixed feed", mixed)):
+            runs.append((f"{cond}, {name}", [as_condition(it, cond) for it in items]))
+    for name, items in runs:
         mean_len = statistics.mean(len(i.full_text) for i in items)
         share = sum(1 for i in items if i.id.startswith("other-")) / len(items)
         rates = []
@@ -147,7 +178,21 @@ def main() -> None:
             "CPU time"
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory: {peak_mb:.0f} MB")
+    print(f"resident memory: VmRSS {vmrss_mb():.0f} MB now, peak {peak_mb:.0f} MB")
+
+
+def as_condition(item: Item, cond: str) -> Item:
+    """The item as the daemon sees it (date and language set) or as `monitor classify`."""
+    if cond == "daemon":
+        return dataclasses.replace(item, published=PUBLISHED)
+    return dataclasses.replace(item, published=None, language=None)
+
+
+def vmrss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":

@@ -150,12 +150,16 @@ class FeedConfig(_Section):
 
     name: str = Field(min_length=1)
     url: str
+    #: "feed" (RSS or Atom, built in) or a kind a plugin adds (`monitor_source_kinds`).
+    kind: str = Field("feed", min_length=1)
     interval: Duration = 900.0
     jitter: Duration | None = None
     fulltext: bool = True
     allow_private: bool = False
     language: str | None = None
     enabled: bool = True
+    #: A human name for the feed (OPML's title), shown instead of `name` where set.
+    title: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -304,6 +308,17 @@ class DaemonConfig(_Section):
     failing_after: Duration = 24 * 3600.0
 
 
+class WebConfig(_Section):
+    """The web UI: served by the daemon on `daemon.http`, and by `monitor web`."""
+
+    #: Serve the pages beside /healthz and /metrics on the daemon's address.
+    enabled: bool = True
+    #: Where `monitor web` listens ("HOST:PORT"); default: `daemon.http`.
+    bind: str | None = None
+    #: Actions (retry, silence, feedback) need this token; unset, the UI is read-only.
+    token: str | None = Field(None, repr=False)
+
+
 class Config(_Section):
     """The whole configuration; `source` is the file it came from."""
 
@@ -316,6 +331,7 @@ class Config(_Section):
     stories: StoriesConfig = StoriesConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     processing: ProcessingConfig = ProcessingConfig()
+    web: WebConfig = WebConfig()
     languages: list[str] = list(DEFAULT_LANGUAGES)
     feeds: list[FeedConfig] = []
     notifiers: dict[str, NotifierConfig] = {"console": NotifierConfig(kind="console")}

@@ -28,15 +28,6 @@ class SchemaTooNewError(StoreError):
     """The database was written by a newer version of monitor; it is left untouched."""
 
 
-class FeedError(MonitorError):
-    """Fetching or parsing one feed failed; carries the feed's name and URL."""
-
-    def __init__(self, feed: str, url: str, message: str) -> None:
-        self.feed = feed
-        self.url = url
-        super().__init__(f"feed {feed!r} ({url}): {message}")
-
-
 class PluginError(MonitorError):
     """A plugin failed to load, raised, timed out or returned malformed output."""
 

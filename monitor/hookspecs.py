@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from monitor.config import Config
+    from monitor.ingest.parse import ParsedFeed
     from monitor.models import Alert, Classification, Delivery, Item
 
 hookspec = pluggy.HookspecMarker("monitor")
@@ -50,6 +53,12 @@ class Notifier(Protocol):
 #: Builds a notifier from its config section: `factory(name, options)`. Raise
 #: `monitor.errors.ConfigError` naming the bad keys when `options` are invalid.
 NotifierFactory = Callable[[str, Mapping[str, Any]], Notifier]
+
+
+#: Turns one fetched body into entries: `parse(body, headers, url, fetched_at)`.
+#: Raise `monitor.ingest.parse.ParseError(url, reason)` when the body is unusable; any
+#: other exception is caught by the host and counts as a failed poll too.
+SourceParser = Callable[[bytes, Mapping[str, str], str, "datetime"], "ParsedFeed"]
 
 
 # --- lifecycle -------------------------------------------------------------------
@@ -109,4 +118,20 @@ def monitor_notifier_kinds() -> Mapping[str, NotifierFactory] | None:
     Called once at start and on reload; the config's `[notifiers.NAME] kind = "..."`
     picks one. Results of all plugins are merged; a kind defined twice is an error
     naming both plugins.
+    """
+
+
+# --- ingestion ---------------------------------------------------------------------
+
+
+@hookspec
+def monitor_source_kinds() -> Mapping[str, SourceParser] | None:
+    """Name the source kinds this plugin can parse, e.g. `{"jsonfeed": parse_json_feed}`.
+
+    A feed with `kind = "jsonfeed"` in its `[[feeds]]` table is fetched as any feed
+    (conditional GET, size cap, redirects checked) and its body handed to that parser,
+    which returns a `monitor.ingest.parse.ParsedFeed` of `Entry` values (build keys with
+    `monitor.ingest.identity`). The built-in kind `feed` (RSS and Atom) needs no plugin.
+    Called once at start and on reload; a kind defined twice is an error naming both
+    plugins.
     """

@@ -142,16 +142,3 @@ class Delivery:
 
     external_id: str | None = None
     detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSpec:
-    """A feed as the pipeline needs it (from config, plus the stored current URL)."""
-
-    name: str
-    url: str
-    interval: float = 900.0
-    fulltext: bool = True
-    allow_private: bool = False
-    language: str | None = None
-    meta: Mapping[str, Any] = field(default_factory=_empty)

@@ -285,7 +285,7 @@ def test_evaluate_helpers_render() -> None:
 def test_wildcard_inside_a_term_matches_inflected_words() -> None:
     from monitor.plugins.rudprk.lexicon import knowledge
 
-    k = knowledge()
+    k = knowledge("ru")
     found = {
         m.key: m.payloads
         for m in k.matcher.find(

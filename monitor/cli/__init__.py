@@ -21,6 +21,13 @@ COMMANDS = (
     "check_config",
     "status",
     "send_test_alert",
+    # the analyst's workbench (issue 16)
+    "explain",
+    "replay",
+    "web",
+    "silence",
+    "feedback",
+    "feeds",
 )
 
 

@@ -17,7 +17,7 @@ from monitor.host.loader import build_host
 from monitor.service.runtime import notifier_problems
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check-config", help="validate the configuration", description=__doc__)
     add_config_option(p)
     p.set_defaults(handler=handle)

@@ -22,7 +22,7 @@ class InputError(MonitorError):
     """An input file or line cannot be read."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "classify",
         help="classify articles from files or stdin",

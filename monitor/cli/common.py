@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
     from monitor.host.manager import PluginHost
@@ -68,8 +68,3 @@ def config_or_exit(path: str) -> Config:
 
 def fail(message: str) -> None:
     print(f"monitor: {message}", file=sys.stderr)
-
-
-def error_exit(exc: MonitorError, code: int = 1) -> int:
-    fail(str(exc))
-    return code

@@ -16,7 +16,7 @@ from monitor.errors import MonitorError
 from monitor.models import Classification, Item
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "eval",
         help="check the seeds, or score a labelled corpus",

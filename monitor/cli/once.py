@@ -15,7 +15,7 @@ from monitor.service.logs import setup_logging
 from monitor.service.runtime import CycleReport, Runtime
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "once", help="poll every feed once, classify, deliver, exit", description=__doc__
     )

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from monitor.host.manager import PluginInfo
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plugins",
         help="list plugins: name, origin, version, hooks, status; `new` writes one",

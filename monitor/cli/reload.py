@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 from monitor.service.lock import holder, lock_path, pid_path, read_pid_file
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "reload",
         help="make the running daemon re-read its configuration",

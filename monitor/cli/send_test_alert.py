@@ -19,7 +19,7 @@ from monitor.models import Delivery
 from monitor.notify.samples import sample_alert, sample_alerts
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "test-alert",
         help="send a sample alert through one notifier and show the answer",

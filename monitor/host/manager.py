@@ -159,6 +159,12 @@ class PluginHost:
                     f"classifier.required[{i}]: no classifier plugin named {name!r} is loaded; "
                     f"loaded: {classifiers}"
                 )
+        sources = {"feed", *self.source_kinds()}
+        for i, feed in enumerate(self.config.feeds):
+            if feed.kind not in sources:
+                found.append(
+                    f"feeds[{i}].kind: no source kind {feed.kind!r}; known: {sorted(sources)}"
+                )
         known = {i.name for i in self.infos.values()}
         for name in self.config.plugins.options:
             if name not in known:
@@ -358,16 +364,29 @@ class PluginHost:
     # --- notifiers -----------------------------------------------------------------
 
     def notifier_kinds(self) -> dict[str, hookspecs.NotifierFactory]:
-        kinds: dict[str, hookspecs.NotifierFactory] = {}
+        return self._kinds("monitor_notifier_kinds", "notifier")
+
+    def source_kinds(self) -> dict[str, hookspecs.SourceParser]:
+        """Parsers of the source kinds plugins add (`[[feeds]] kind`), by kind."""
+        kinds = self._kinds("monitor_source_kinds", "source")
+        if "feed" in kinds:
+            raise PluginError("?", 'source kind "feed" is the built-in RSS/Atom kind')
+        return kinds
+
+    def _kinds(self, hook: str, what: str) -> dict[str, Any]:
+        """The merged `{kind: factory}` mappings of every plugin; a kind twice is an error."""
+        kinds: dict[str, Any] = {}
         owners: dict[str, str] = {}
-        for name, provided in self._call_all("monitor_notifier_kinds"):
+        for name, provided in self._call_all(hook):
+            if provided is None:
+                continue
             if not isinstance(provided, Mapping):
-                self._plugin_error(name, "monitor_notifier_kinds must return a mapping")
+                self._plugin_error(name, f"{hook} must return a mapping")
                 continue
             for kind, factory in provided.items():
                 if kind in kinds:
                     raise PluginError(
-                        name, f"notifier kind {kind!r} is also defined by {owners[kind]!r}"
+                        name, f"{what} kind {kind!r} is also defined by {owners[kind]!r}"
                     )
                 kinds[kind], owners[kind] = factory, name
         return kinds

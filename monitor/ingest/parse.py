@@ -93,7 +93,7 @@ _DETECT_SAMPLE = 64 * 1024
 class ParseError(MonitorError):
     """The body yields no usable feed. `reason` says why; `url` names the feed.
 
-    The pipeline turns it into `FeedError(name, exc.url, exc.reason)`.
+    The pipeline records `reason` as the poll's error, with backoff.
     """
 
     def __init__(self, url: str, reason: str) -> None:

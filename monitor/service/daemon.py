@@ -32,7 +32,6 @@ from monitor.errors import ConfigError
 from monitor.service import logs
 from monitor.service.health import (
     Health,
-    HttpEndpoint,
     parse_address,
     pipeline_checks,
     store_check,
@@ -41,6 +40,7 @@ from monitor.service.metrics import Metrics
 from monitor.service.pipeline import PollOutcome
 from monitor.service.runtime import Runtime
 from monitor.store.base import FeedRow
+from monitor.web.server import WebServer, daemon_server
 
 log = logging.getLogger("monitor.service.daemon")
 
@@ -74,7 +74,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self.abandoned = 0
-        self.endpoint: HttpEndpoint | None = None
+        self.endpoint: WebServer | None = None
         self.force_exit: Callable[[int], None] = _exit_now
         self._inflight: set[asyncio.Task[Any]] = set()
         self._quiet = False  # set while a reload swaps the parts: jobs do nothing
@@ -114,9 +114,16 @@ class Daemon:
     async def start(self) -> None:
         """Open the endpoint, build the schedule, start the scheduler, and catch up on
         items a previous run stored but did not process."""
-        address = parse_address(self.config.daemon.http)
-        if address is not None:
-            self.endpoint = HttpEndpoint(address, self.health, self.metrics.render)
+        # /healthz, /metrics and the web UI, on this event loop (monitor.web)
+        self.endpoint = daemon_server(
+            self.config.daemon.http,
+            self.runtime.store,
+            lambda: self.runtime.config,
+            self.health,
+            self.metrics.render,
+            lambda item: self.runtime.host.classify(self.runtime.host.enrich(item)),
+        )
+        if self.endpoint is not None:
             await self.endpoint.start()
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR)
         rows = {r.name: r for r in await asyncio.to_thread(self.runtime.store.feeds)}

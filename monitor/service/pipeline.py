@@ -12,17 +12,20 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts.decide import decide
+from monitor.alerts.reasons import trace
+from monitor.alerts.silences import apply_silences
 from monitor.alerts.stories import event_window
 from monitor.config import Config, FeedConfig
+from monitor.hookspecs import SourceParser
 from monitor.host.manager import PluginHost
 from monitor.ingest.backoff import backoff_delay
 from monitor.ingest.fetch import Fetcher, FetchResult, Validators
-from monitor.ingest.parse import Entry, ParseError, parse_feed, parse_feed_bounded
+from monitor.ingest.parse import Entry, ParsedFeed, ParseError, parse_feed, parse_feed_bounded
 from monitor.models import Classification, Item
 from monitor.store.base import (
     EntryRecord,
@@ -84,6 +87,7 @@ class Pipeline:
         self.clock = clock
         self.observers: list[Callable[[str, dict[str, object]], None]] = []
         self._rows: dict[str, FeedRow] = {}
+        self._sources: dict[str, SourceParser] | None = None
         self._unchanged: list[tuple[int, PollRecord]] = []
 
     def _emit(self, event: str, **fields: object) -> None:
@@ -104,6 +108,34 @@ class Pipeline:
                 "poll", feed=feed.name, status=None, error=error, new=0, duration=0.0, nbytes=0
             )
             return PollOutcome(feed.name, None, 0, 0, error, None, False)
+
+    def _parser(self, feed: FeedConfig) -> SourceParser:
+        """RSS/Atom for kind "feed"; else the parser a plugin provides for the kind, any
+        exception of it made a ParseError naming the kind (a failed poll, backed off)."""
+        if feed.kind == "feed":
+            return parse_feed_bounded if self.config.fetch.parse_workers else parse_feed
+        if self._sources is None:
+            self._sources = self.host.source_kinds()
+        plugin_parse = self._sources.get(feed.kind)
+        if plugin_parse is None:
+            raise ParseError(feed.url, f"no plugin provides source kind {feed.kind!r}")
+
+        def parse(body: bytes, headers: Mapping[str, str], url: str, now: datetime) -> ParsedFeed:
+            try:
+                parsed = plugin_parse(body, headers, url, now)
+            except ParseError:
+                raise
+            except Exception as exc:
+                raise ParseError(
+                    url, f"{feed.kind} parser raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(parsed, ParsedFeed):
+                raise ParseError(
+                    url, f"{feed.kind} parser returned {type(parsed).__name__}, not ParsedFeed"
+                )
+            return parsed
+
+        return parse
 
     async def _feed_row(self, feed: FeedConfig) -> FeedRow:
         """The feed's stored state, from the cache when this pipeline wrote it last (the
@@ -171,7 +203,7 @@ class Pipeline:
                 # `parse_workers`: in two worker processes with a deadline (both cores
                 # parse; no body holds a CPU past the deadline); else in a thread, bounded
                 # by the pre-parse check on element and attribute counts
-                parse = parse_feed_bounded if self.config.fetch.parse_workers else parse_feed
+                parse = self._parser(feed)
                 feed_doc = await asyncio.to_thread(
                     parse, result.body, result.headers, result.final_url, started
                 )
@@ -363,14 +395,17 @@ class Pipeline:
         now = self.clock()
         threshold = self.config.classifier.type_threshold
         if c is None or not c.relevant:
+            trace(item_id, item, c, None, (), self.config)
             return self.store.commit_classification(
                 item_id, item, c, None, [], now, type_threshold=threshold
             )
         window = timedelta(seconds=self.config.stories.window)
+        silences = self.store.active_silences(now)
 
         def decided(context: StoryContext) -> tuple[StoryRow | None, tuple[NewAlert, ...]]:
             decision = decide(item_id, item, c, context, self.config, now)
-            alerts = decision.alerts
+            alerts = apply_silences(decision.alerts, silences, decision.story, c, threshold, now)
+            trace(item_id, item, c, decision.story, alerts, self.config)
             return decision.story, alerts
 
         return self.store.decide_and_commit(

@@ -226,6 +226,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         fresh = {name: spec for name, spec in new.notifiers.items() if name not in keep}
         built = _build(fresh, host or self.host, new.source)
         restart = ["store"] if new.store != old.store else []
+        restart += ["web.enabled"] if new.web.enabled != old.web.enabled else []
         restart += [
             f"daemon.{key}"
             for key in ("http", "pid_file", "log_format")

@@ -42,7 +42,18 @@ def _add_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None
         conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}{default}{null}"))
 
 
-MIGRATIONS: list[Migration] = [_initial, _item_failures]
+def _workbench(conn: Connection) -> None:
+    """Schema 3: silences, feedback, and (SQLite) a full-text index of items' titles
+    and texts kept in step with the items table by triggers."""
+    schema.silences.create(conn, checkfirst=True)
+    schema.feedback.create(conn, checkfirst=True)
+    if conn.dialect.name == "sqlite":
+        from monitor.store.web import create_fts
+
+        create_fts(conn)
+
+
+MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -227,3 +227,33 @@ threads = Table(
     Column("notifier", String(200), primary_key=True),
     Column("external_id", Text, nullable=False),
 )
+
+# --- schema 3: the analyst's workbench (silences, feedback, full-text search) ---------
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer),
+    Column("actor", Text),
+    Column("type", String(32)),
+    Column("route", String(200)),
+    Column("until", UTCDateTime, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expired_at", UTCDateTime),
+    Index("ix_silences_until", "until"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    #: "not_relevant", "wrong_type" (then `type` is the right one) or "relevant"
+    Column("verdict", String(32), nullable=False),
+    Column("type", String(32)),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feedback_item", "item_id"),
+)

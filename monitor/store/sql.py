@@ -22,6 +22,7 @@ from monitor.store.items import ItemsStore
 from monitor.store.migrations import check_version, migrate
 from monitor.store.outbox import OutboxStore
 from monitor.store.stories import StoriesStore
+from monitor.store.web import WebStore
 
 
 def open_store(config: StoreConfig, *, readonly: bool = False) -> SqlStore:
@@ -30,7 +31,7 @@ def open_store(config: StoreConfig, *, readonly: bool = False) -> SqlStore:
     return SqlStore(config.sqlalchemy_url(), readonly=readonly)
 
 
-class SqlStore(FeedsStore, ItemsStore, StoriesStore, OutboxStore, HealthStore):
+class SqlStore(FeedsStore, ItemsStore, StoriesStore, OutboxStore, HealthStore, WebStore):
     """`monitor.store.base.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:

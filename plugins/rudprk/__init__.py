@@ -12,14 +12,14 @@ from monitor.hookspecs import hookimpl
 from monitor.models import Classification, Item
 
 from . import engine
-from .lexicon import knowledge
+from .lexicon import knowledge, reset
 
-__all__ = ["classify", "monitor_classify"]
+__all__ = ["classify", "knowledge", "monitor_classify", "reset"]
 
 
 def classify(item: Item) -> Classification:
     """Classify one item for Russia–DPRK contacts (deterministic, no network)."""
-    return engine.classify(knowledge(), item, monitor.__version__)
+    return engine.classify(item, monitor.__version__)
 
 
 @hookimpl

@@ -9,6 +9,7 @@ Line-level boilerplate markers get a second, small matcher. Built once per proce
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,17 @@ CUE_GROUPS = (
     "cooperation",
 )
 STRONG, WEAK = 1.0, 0.5
+#: [status] lists: announced/reported/retrospective/background set the status and
+#: background; invitation, opinion and remark frame a sentence or the whole item.
+STATUS_KINDS = (
+    "announced",
+    "reported",
+    "retrospective",
+    "background",
+    "invitation",
+    "opinion",
+    "remark",
+)
 ROLE_GROUPS = ("leader", "minister", "senior", "official", "generic", "counterpart")
 RELATIVE = {
     "yesterday": -1,
@@ -69,6 +81,7 @@ class Knowledge:
     places: list[gz.Place]
     languages: dict[str, Language]
     given_names: dict[str, str]
+    code: str = "en"
     month_of: dict[str, int] = field(default_factory=dict)
     weekday_of: dict[str, int] = field(default_factory=dict)
     month_rx: str = ""
@@ -84,7 +97,9 @@ def _load_lang(path: Path) -> dict[str, Any]:
 
 
 def _inheritable(payload: tuple[Any, ...]) -> bool:
-    return bool(payload[0] == "cue")
+    """Payloads a longer term takes from the words inside it: cues and venue words
+    ("접견했다" still hosts like "접견", "방북했다" is still a visit to the North)."""
+    return payload[0] in ("cue", "venue")
 
 
 def _blocks(payload: tuple[Any, ...]) -> bool:
@@ -105,7 +120,7 @@ def _add_lang(m: Matcher, data: dict[str, Any]) -> None:
     m.add_all(neg.get("denial", []), ("denial",))
     m.add_all(neg.get("neutral", []), ("neutral",))
     m.add_all(neg.get("reaction", []), ("reaction",))
-    for status in ("announced", "reported", "retrospective", "background"):
+    for status in STATUS_KINDS:
         m.add_all(data.get("status", {}).get(status, []), ("status", status))
     m.add_all(data.get("attribution", {}).get("terms", []), ("attr",))
     dates = data.get("dates", {})
@@ -132,48 +147,138 @@ def _edge_rx(terms: list[str], at_end: bool) -> re.Pattern[str]:
     return re.compile(group + r"[\s\"'(]*$" if at_end else r"^[\s\"')]*" + group)
 
 
-def build() -> Knowledge:
-    """Read every data file and compile the matchers (about 0.2 s, once per process)."""
-    m = Matcher()
-    boiler = Matcher()
-    people = gz.load_people()
-    orgs = gz.load_organisations()
-    places = gz.load_places()
-    for i, p in enumerate(people):
-        m.add_all(p.aliases, ("person", i))
-    for i, o in enumerate(orgs):
-        m.add_all(o.aliases, ("org", i))
-    for i, pl in enumerate(places):
-        m.add_all([pl.name, *pl.aliases], ("place", i))
-    for c in gz.load_countries():
-        m.add_all(c.get("names", []), ("country", c["side"], c["name"], True))
-        m.add_all(c.get("demonyms", []), ("country", c["side"], c["name"], False))
-    languages: dict[str, Language] = {}
-    month_of: dict[str, int] = {}
-    weekday_of: dict[str, int] = {}
-    loc: dict[str, list[str]] = {"before": [], "after": [], "from": []}
+#: [names.other] keys: (canonical name, side). Unlisted keys are third parties too.
+OTHER_NAMES = {
+    "kr": ("South Korea", "other"),
+    "cn": ("China", "other"),
+    "us": ("United States", "other"),
+    "jp": ("Japan", "other"),
+    "by": ("Belarus", "other"),
+    "ir": ("Iran", "other"),
+    "ua": ("Ukraine", "context"),
+    "neutral": ("Korean Peninsula", "neutral"),
+}
+SIDE_NAMES = {"ru": "Russia", "kp": "North Korea", "pair": "Russia–North Korea"}
+CAPITALS = {"ru_capital": "Moscow", "kp_capital": "Pyongyang"}
+#: Boilerplate (page furniture) of these packs is recognised in every language's pages.
+FURNITURE_LANGS = ("en",)
+
+
+@dataclass
+class Shared:
+    """What every language shares: the gazetteer and the parsed packs (read once)."""
+
+    people: list[gz.Person]
+    orgs: list[gz.Organisation]
+    places: list[gz.Place]
+    countries: list[dict[str, Any]]
+    given_names: dict[str, str]
+    packs: dict[str, dict[str, Any]]
+    errors: dict[str, str]
+    languages: dict[str, Language]
+
+
+def _read_packs() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Every data/lang/*.toml that parses; the others are reported, never fatal."""
+    packs: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
     for path in sorted(LANG_DIR.glob("*.toml")):
-        data = _load_lang(path)
-        _add_lang(m, data)
-        for where, terms in loc.items():
-            terms.extend(data.get("location", {}).get(where, []))
-        bp = data.get("boilerplate", {})
-        for kind in ("tail", "cookie", "nav"):
-            boiler.add_all(bp.get(kind, []), kind)
+        try:
+            data = _load_lang(path)
+            code = str(data["code"])
+        except (tomllib.TOMLDecodeError, KeyError, OSError, UnicodeDecodeError) as exc:
+            errors[path.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        packs[code] = data
+    return packs, errors
+
+
+def load_shared() -> Shared:
+    packs, errors = _read_packs()
+    languages = {}
+    for code, data in packs.items():
         dates = data.get("dates", {})
-        for i, names in enumerate(dates.get("months", [])):
-            for n in names:
-                month_of[norm_term(n)] = i + 1
-        for i, names in enumerate(dates.get("weekdays", [])):
-            for n in names:
-                weekday_of[norm_term(n)] = i
-        languages[data["code"]] = Language(
-            code=data["code"],
-            name=data.get("name", data["code"]),
+        languages[code] = Language(
+            code=code,
+            name=data.get("name", code),
             stopwords=frozenset(norm_term(w) for w in data.get("stopwords", [])),
             months=dates.get("months", []),
             weekdays=dates.get("weekdays", []),
         )
+    return Shared(
+        people=gz.load_people(),
+        orgs=gz.load_organisations(),
+        places=gz.load_places(),
+        countries=gz.load_countries(),
+        given_names=gz.load_given_names(),
+        packs=packs,
+        errors=errors,
+        languages=languages,
+    )
+
+
+def name_payloads(data: dict[str, Any], places: list[gz.Place]) -> list[tuple[str, Any]]:
+    """(term, payload) for a pack's [names] and [names.other] tables."""
+    out: list[tuple[str, Any]] = []
+    names = data.get("names", {})
+    place_index = {p.name: i for i, p in enumerate(places)}
+    for side in ("ru", "kp", "pair"):
+        out += [(t, ("country", side, SIDE_NAMES[side], True)) for t in names.get(side, [])]
+    for side in ("ru", "kp"):
+        dem = names.get(f"{side}_demonym", [])
+        out += [(t, ("country", side, SIDE_NAMES[side], False)) for t in dem]
+    for key, canonical in CAPITALS.items():
+        i = place_index.get(canonical)
+        side = key.split("_", 1)[0]
+        payload: Any = ("place", i) if i is not None else ("country", side, canonical, True)
+        out += [(t, payload) for t in names.get(key, [])]
+    out += [(t, ("two_sides",)) for t in names.get("two_sides", [])]
+    for key, terms in names.get("other", {}).items():
+        canonical, side = OTHER_NAMES.get(key, (key.upper(), "other"))
+        for t in terms:
+            first = t.lstrip("~")[:1]
+            is_name = not (first.isalpha() and first.islower())
+            out.append((t, ("country", side, canonical, is_name)))
+    return out
+
+
+def build(code: str = "en", shared: Shared | None = None) -> Knowledge:
+    """Compile the matchers of one language: its pack plus the script-level gazetteer."""
+    sh = shared or shared_data()
+    if code not in sh.packs:
+        code = "en" if "en" in sh.packs else next(iter(sh.packs))
+    data = sh.packs[code]
+    m = Matcher()
+    boiler = Matcher()
+    for i, p in enumerate(sh.people):
+        m.add_all(p.aliases, ("person", i))
+    for i, o in enumerate(sh.orgs):
+        m.add_all(o.aliases, ("org", i))
+    for i, pl in enumerate(sh.places):
+        m.add_all([pl.name, *pl.aliases], ("place", i))
+    for c in sh.countries:
+        m.add_all(c.get("names", []), ("country", c["side"], c["name"], True))
+        m.add_all(c.get("demonyms", []), ("country", c["side"], c["name"], False))
+    for term, payload in name_payloads(data, sh.places):
+        m.add(term, payload)
+    _add_lang(m, data)
+    for extra in (code, *FURNITURE_LANGS):
+        bp = sh.packs.get(extra, {}).get("boilerplate", {})
+        for kind in ("tail", "cookie", "nav"):
+            boiler.add_all(bp.get(kind, []), kind)
+    loc = {
+        where: list(data.get("location", {}).get(where, []))
+        for where in ("before", "after", "from")
+    }
+    dates = data.get("dates", {})
+    month_of: dict[str, int] = {}
+    weekday_of: dict[str, int] = {}
+    for i, names in enumerate(dates.get("months", [])):
+        for n in names:
+            month_of[norm_term(n)] = i + 1
+    for i, names in enumerate(dates.get("weekdays", [])):
+        for n in names:
+            weekday_of[norm_term(n)] = i
     m.inherit(_inheritable, _blocks)
     m.compile()
     boiler.compile()
@@ -182,33 +287,54 @@ def build() -> Knowledge:
     return Knowledge(
         matcher=m,
         boiler=boiler,
-        people=people,
-        orgs=orgs,
-        places=places,
-        languages=languages,
-        given_names=gz.load_given_names(),
+        people=sh.people,
+        orgs=sh.orgs,
+        places=sh.places,
+        languages=sh.languages,
+        given_names=sh.given_names,
+        code=code,
         month_of=month_of,
         weekday_of=weekday_of,
-        month_rx=month_rx,
-        weekday_rx=weekday_rx,
+        month_rx=month_rx or r"(?!x)x",
+        weekday_rx=weekday_rx or r"(?!x)x",
         loc_before=_edge_rx(loc["before"], at_end=True),
         loc_after=_edge_rx(loc["after"], at_end=False),
         loc_from=_edge_rx(loc["from"], at_end=True),
     )
 
 
-_KNOWLEDGE: Knowledge | None = None
+_SHARED: Shared | None = None
+_KNOWLEDGE: dict[str, Knowledge] = {}
+_LOCK = threading.Lock()
 
 
-def knowledge() -> Knowledge:
-    """The process-wide compiled knowledge, built on first use."""
-    global _KNOWLEDGE
-    if _KNOWLEDGE is None:
-        _KNOWLEDGE = build()
-    return _KNOWLEDGE
+def shared_data() -> Shared:
+    """The gazetteer and parsed packs, read on first use."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = load_shared()
+    return _SHARED
+
+
+def knowledge(code: str | None = None) -> Knowledge:
+    """The compiled knowledge of one language (default English), built on first use.
+
+    A language without a pack gets the English pack (names still match: the gazetteer
+    is script-level)."""
+    sh = shared_data()
+    key = code if code in sh.packs else "en"
+    k = _KNOWLEDGE.get(key)
+    if k is None:
+        with _LOCK:
+            k = _KNOWLEDGE.get(key)
+            if k is None:
+                k = _KNOWLEDGE[key] = build(key, sh)
+    return k
 
 
 def reset() -> None:
     """Forget the compiled knowledge (after editing data files in a running process)."""
-    global _KNOWLEDGE
-    _KNOWLEDGE = None
+    global _SHARED
+    with _LOCK:
+        _SHARED = None
+        _KNOWLEDGE.clear()

@@ -19,6 +19,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ahocorasick
+
 from .normalize import norm_term
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -27,6 +29,21 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 def _needs_boundary(ch: str) -> bool:
     """Alphabetic scripts need word boundaries; CJK and Hangul take particles attached."""
     return ch.isalnum() and ch < "\u0530"
+
+
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+#: Arabic-script and Devanagari terms must start a word (Persian "برنامه", a programme,
+#: holds "نامه", a letter), but their endings vary (suffixed pronouns, case endings), so
+#: they need no boundary at the end; an Arabic word may also start after a proclitic
+#: (و ف ب ل ك, the article ال and their combinations: "والعلاقات", "برسالة").
+_PROCLITICS = ("و", "ف", "ب", "ل", "ك", "ال", "وال", "بال", "فال", "كال", "لل", "وب", "ول")
+_WORD_START = r"(?:(?<!\w)|" + "|".join(rf"(?<=(?<!\w){re.escape(p)})" for p in _PROCLITICS) + ")"
+
+
+def _starts_word(ch: str) -> bool:
+    """Whether a term starting with `ch` must start a word (Arabic script, Devanagari)."""
+    return bool(_ARABIC_SCRIPT.match(ch) or _DEVANAGARI.match(ch))
 
 
 @dataclass
@@ -70,10 +87,25 @@ def trie_pattern(root: _Node) -> str:
     if not alts:
         return r"(?!x)x"
     bounded = [a for a in alts if _needs_boundary(a.lstrip("\\")[:1])]
-    free = [a for a in alts if not _needs_boundary(a.lstrip("\\")[:1])]
+    starts = [a for a in alts if _starts_word(a.lstrip("\\")[:1])]
+    free = [
+        a
+        for a in alts
+        if not (_needs_boundary(a.lstrip("\\")[:1]) or _starts_word(a.lstrip("\\")[:1]))
+    ]
     parts = []
     if bounded:
         parts.append(r"(?<!\w)(?:" + "|".join(bounded) + ")")
+    if starts:
+        # the cheap first-character test first: the lookbehinds run only where an
+        # Arabic-script or Devanagari term can begin
+        parts.append(
+            r"(?=[\u0600-\u06ff\u0750-\u077f\u0900-\u097f])"
+            + _WORD_START
+            + "(?:"
+            + "|".join(starts)
+            + ")"
+        )
     if free:
         parts.append("(?:" + "|".join(free) + ")")
     return "|".join(parts)
@@ -116,6 +148,7 @@ class Matcher:
         self._wild: dict[str, list[tuple[re.Pattern[str], list[Any]]]] = {}
         self._wild_terms: dict[str, list[Any]] = {}
         self._max_wild = 0
+        self._cjk_auto: Any = None
 
     def add(self, term: str, payload: Hashable) -> None:
         """Register `payload` under `term` (normalised here)."""
@@ -221,12 +254,39 @@ class Matcher:
             if _CJK.match(key):
                 lengths.setdefault(key[0], set()).add(len(key))
         self._cjk_lengths = {ch: sorted(ls, reverse=True) for ch, ls in lengths.items()}
+        self._cjk_auto = None
+        if lengths:
+            auto = ahocorasick.Automaton()
+            for key in self._exact:
+                if _CJK.match(key):
+                    auto.add_word(key, len(key))
+            auto.make_automaton()
+            self._cjk_auto = auto
         if self._infix:
             inner = trie_pattern(words_trie(self._infix)).replace(r"(?<!\w)", "")
             self._infix_rx = re.compile(inner.replace(r"(?!\w)", ""))
 
     def _find_cjk(self, text: str) -> list[Match]:
-        """Longest dictionary terms at each CJK/Hangul position (no word boundaries there)."""
+        """Longest dictionary terms at each CJK/Hangul position (no word boundaries there),
+        left to right: one Aho–Corasick pass finds every term, then the longest at each
+        start that is not inside an earlier match is kept."""
+        auto = self._cjk_auto
+        if auto is not None:
+            longest: dict[int, int] = {}
+            for end, n in auto.iter(text):
+                start = end - n + 1
+                if n > longest.get(start, 0):
+                    longest[start] = n
+            found_at = []
+            covered = 0
+            for start in sorted(longest):
+                if start < covered:
+                    continue
+                n = longest[start]
+                key = text[start : start + n]
+                found_at.append(Match(start, start + n, key, tuple(self._exact[key])))
+                covered = start + n
+            return found_at
         out = []
         covered = 0
         exact = self._exact

@@ -1,8 +1,8 @@
 """Text normalisation with an offset map back to the original text.
 
 Every lexicon term and every article goes through the same `normalize`, so that
-"Choïgou", "CHOIGOU" and "Choigou", or "Ch’oe Sŏn-hŭi" and "Ch'oe Son hui", compare
-equal without listing every form. Matching runs on the normalised text; the offset map
+"Choïgou", "CHOIGOU" and "Choigou", "Ch’oe Sŏn-hŭi" and "Ch'oe Son hui", or 會談 and
+会谈 compare equal without listing every form. Matching runs on the normalised text; the offset map
 turns a match back into character offsets of the original (for `Evidence`).
 """
 
@@ -10,11 +10,37 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 _APOSTROPHES = "'’‘ʼʻ`´′"
 _HYPHENS = "-‐‑‒–—―−_"
 _QUOTES = '«»“”„‟"‹›「」『』'
 _SPECIAL = {"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "ё": "е"}
+
+
+_T2S: Any = None
+
+
+def fold_han(ch: str) -> str:
+    """Traditional → Simplified for one Han character (OpenCC's t2s table).
+
+    Most Chinese-language outlets outside the mainland write Traditional characters;
+    folding text and lexicon terms alike lets one list of Simplified terms match both.
+    Only one-to-one foldings are applied, so offsets are kept. Japanese kanji go
+    through the same folding on both sides, which keeps Japanese terms matching.
+    """
+    global _T2S
+    if _T2S is None:
+        try:
+            import opencc
+
+            _T2S = opencc.OpenCC("t2s")
+        except (ImportError, RuntimeError):  # pragma: no cover - OpenCC is a dependency
+            _T2S = False
+    if _T2S is False:
+        return ch
+    out = str(_T2S.convert(ch))
+    return out if len(out) == 1 else ch
 
 
 def _norm_char(ch: str) -> str:
@@ -35,6 +61,8 @@ def _norm_char(ch: str) -> str:
             c = "".join(x for x in d if not unicodedata.combining(x))
         elif unicodedata.combining(c) and not ("\u3000" <= c <= "\u30ff"):
             c = ""
+        elif "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff":
+            c = fold_han(c)
         out.append(c)
     return "".join(out)
 
@@ -89,3 +117,11 @@ def normalize(text: str) -> Normalized:
 def norm_term(term: str) -> str:
     """Normalise a lexicon term the same way as article text, collapsing spaces."""
     return " ".join(term.translate(_TABLE).split())
+
+
+def span_text(norm: Normalized | None, text: str, start: int, end: int) -> str:
+    """The normalised text of the original span [start, end) of `text`: a slice of the
+    page's normalised text when normalising kept every length, else normalised anew."""
+    if norm is not None and norm.offsets is None and norm.original_length == len(text):
+        return norm.text[start:end]
+    return normalize(text[start:end]).text

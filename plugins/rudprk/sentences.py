@@ -9,11 +9,12 @@ the top (headline and lead) weigh more than the tail.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 from .lexicon import Knowledge
-from .normalize import norm_term
+from .normalize import Normalized, norm_term, normalize
 
 _SPLIT = re.compile(
     r"(?<=[.!?…。！？])[\"'»”’)\]]*\s+"  # end punctuation then space
@@ -30,10 +31,16 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
 #: After a "read also" marker opening a line: a separator, then another headline.
 _TEASER = re.compile(r"^\s*[\])】]?\s*[:|\-–—>»/▶►]+\s*\S|^\s*[\])】]\s*\S")
-#: A bulleted line: "• headline", "- headline", "► headline".
-_BULLET = re.compile(r"^\s*[•·▪►▶■◆●*\-–—]\s+\S")
+#: A bulleted line: "• headline", "- headline", "► headline", "1. headline", "① headline".
+_BULLET = re.compile(
+    r"^\s*(?:[•·▪►▶■◆●*\-–—]|\d{1,2}[.)])\s+\S|^\s*[\u2460-\u2473\u2776-\u277f]\s*\S"
+)
 #: Sentence-final punctuation: a bulleted line that ends with it is body text, not a title.
 _FINAL = re.compile(r"[.!?…。！？:;]\s*$")
+
+#: A navigation menu: three or more items between separators.
+_MENU = re.compile(r"(?:[^|•·]{1,40}\s[|•·]\s){2,}")
+_ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
 
 HEAD, LEAD, BODY = "head", "lead", "body"
 
@@ -66,13 +73,14 @@ def _is_content(text: str) -> bool:
     return len(_WORD.findall(text)) >= 3 or len(_CJK.findall(text)) >= 8
 
 
-def _line_kind(k: Knowledge, line: str) -> str | None:
-    """'tail', 'cookie', 'nav', 'teaser' or None for one stripped line."""
-    norm = norm_term(line)
+def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
+    """'tail', 'cookie', 'nav', 'teaser' or None for one stripped line. `may_hit` False:
+    the page-wide boilerplate pass found no marker on this line (no per-line match)."""
     words = len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
     if not any(ch.isalpha() for ch in line):
         return "nav"
-    hits = k.boiler.find(norm)
+    norm = norm_term(line) if may_hit else ""
+    hits = k.boiler.find(norm) if may_hit else []
     kinds = {p for h in hits for p in h.payloads}
     if hits and "tail" in hits[0].payloads and _TEASER.match(norm[hits[0].end :]):
         lead = norm[: hits[0].start].strip(" [(【")
@@ -89,6 +97,15 @@ def _line_kind(k: Knowledge, line: str) -> str | None:
         return "nav"
     if _URL.search(line) and words <= 14:
         return "nav"
+    if (
+        len(line) <= 300
+        and ("|" in line or "•" in line or "·" in line)
+        and _MENU.search(line)
+        and not _FINAL.search(line)
+    ):
+        return "nav"  # "Home | News | Politics | World"
+    if words <= 8 and any(ch.isdigit() for ch in line) and len(_ALPHA_WORD.findall(line)) <= 3:
+        return "nav"  # a time stamp: "Wednesday, 3 September 2025, 11:48", "Updated: 14:05"
     return None
 
 
@@ -139,11 +156,25 @@ def _split(text: str, base: int) -> list[tuple[int, int]]:
     return out
 
 
-def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
+def _marked_lines(k: Knowledge, raws: list[str], norm: Normalized) -> set[int]:
+    """Indexes of the lines on which the boilerplate matcher finds anything, from one
+    pass over the whole normalised page (most lines have none and need no line match)."""
+    starts = []
+    pos = 0
+    for raw in raws:
+        starts.append(pos)
+        pos += len(raw)
+    return {
+        bisect.bisect_right(starts, norm.to_original(h.start)) - 1 for h in k.boiler.find(norm.text)
+    }
+
+
+def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None = None) -> Layout:
     """Cut boilerplate, split sentences and give each its region and weight.
 
     `title_len` is the length of the title at the start of `text` (0 when none):
-    the title is always head, then the first content sentences.
+    the title is always head, then the first content sentences. `norm` is the
+    normalised text when the caller has it.
     """
     sentences: list[Sentence] = []
     cut_at: int | None = None
@@ -154,6 +185,7 @@ def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
     paragraph = 0
     raws = text.splitlines(keepends=True)
     listed = _headline_lists(raws)
+    marked = _marked_lines(k, raws, norm if norm is not None else normalize(text))
     n_content = 0
     for n, raw in enumerate(raws):
         start = offset
@@ -162,7 +194,9 @@ def layout(k: Knowledge, text: str, title_len: int = 0) -> Layout:
         if not line:
             continue
         paragraph += 1
-        kind = _line_kind(k, line) if start >= title_len else None
+        kind = _line_kind(k, line, n in marked) if start >= title_len else None
+        if kind is None and title_len and start >= title_len and line == text[:title_len].strip():
+            kind = "nav"  # the title repeated as the page's heading
         if n in listed and start >= title_len:
             kind = "list"
         if kind is not None:

@@ -1,0 +1,305 @@
+"""Mentions and cues: every match of the text filed under its sentence.
+
+People, organisations, places, countries and roles become `Mention`s (with their side
+and rank), cue words become `Cue`s, everything else (negation, status, attribution,
+date words) a marker. Russians missing from the gazetteer are found by a known given
+name and a Russian-looking surname.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import dates as dt
+from .gazetteer import RANKS
+from .lexicon import Knowledge
+from .matcher import Match, trie_pattern, words_trie
+from .normalize import Normalized, normalize
+from .sentences import Sentence
+
+VISIT_TYPES = ("summit", "high_level_visit", "delegation")
+DOMAIN_TYPES = ("military", "security", "agreement", "message", "economic", "media_culture")
+RANK_TYPE = {3: "summit", 2: "high_level_visit", 1: "delegation"}
+RANK_NAME = {3: "leader", 2: "minister", 1: "official"}
+SIDES = ("ru", "kp")
+
+_GIVEN_SURNAME_LAT = re.compile(
+    r"(?:ov|ova|ev|eva|ow|owa|ew|ewa|off|in|ine|ina|yn|ski|sky|skiy|skii|skaya|enko|ko|uk|"
+    r"chuk|ich|itch|vich|ikh|ykh|tsev|tseva|tsov|zew|yan|ian|dze|shvili|ets|ak|yak|ova|eva)$"
+)
+_GIVEN_SURNAME_CYR = re.compile(
+    r"(?:ов|ова|ев|ева|ин|ина|ын|ский|ская|енко|ко|ук|ич|их|ых|ян|ец|як)$"
+)
+CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_TRANSLIT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "yo",
+            "zh",
+            "z",
+            "i",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+        ],
+        strict=True,
+    )
+)
+
+
+@dataclass(slots=True)
+class Mention:
+    """A side-bearing name or role found in one sentence."""
+
+    kind: str  # person | org | place | country | role | pair
+    side: str | None
+    start: int  # original offsets
+    end: int
+    nstart: int  # normalised offsets
+    nend: int
+    name: str | None = None
+    rank: int | None = None
+    strong: bool = True
+    is_name: bool = False  # a country named as a place, not as a demonym
+    org_kind: str | None = None
+    venue: str | None = None
+    role: str | None = None
+    attributed: bool = False
+    message_party: bool = False
+    guessed: bool = False  # found by given name + surname, not in the gazetteer
+    cited: bool = False  # quoted as a source: names a side, gives no type
+
+
+@dataclass(slots=True)
+class Cue:
+    group: str
+    weight: float
+    start: int
+    end: int
+    term: str
+    negated: bool = False
+    in_title: bool = False  # part of a job title (the same term is a role)
+
+
+@dataclass(slots=True)
+class Analysis:
+    """What one sentence contributes; kept for evidence and the explanation."""
+
+    sentence: Sentence
+    mentions: list[Mention] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)
+    markers: list[tuple[str, Any, int, int]] = field(default_factory=list)
+    linked: bool = False
+    link: float = 0.0
+    why_not: str | None = None
+    background: bool = False
+    relevance: float = 0.0
+    types: dict[str, float] = field(default_factory=dict)
+    rank_note: str = ""
+    dates: list[dt.DateMention] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    focal: set[str] = field(default_factory=set)
+    #: the visit rank came only from the word "delegation" (no named person or title)
+    bare_delegation: bool = False
+
+
+# --- mentions ------------------------------------------------------------------------
+
+
+def _translit(word: str) -> str:
+    out = "".join(_TRANSLIT.get(ch, ch) for ch in word.lower())
+    return out[:1].upper() + out[1:]
+
+
+def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
+    """Russians not in the gazetteer: a known given name plus a Russian-looking surname."""
+    rx = _given_regex(k)
+    out = []
+    for m in rx.finditer(text):
+        surname = m["sur"]
+        plain = normalize(surname).text
+        if _GIVEN_SURNAME_CYR.search(plain):
+            surname = _translit(plain)
+        elif not _GIVEN_SURNAME_LAT.search(plain):
+            continue
+        else:
+            surname = plain[:1].upper() + plain[1:]
+        given = k.given_names.get(m["given"], m["given"])
+        out.append((m.start(), m.end(), f"{given} {surname}"))
+    return out
+
+
+_GIVEN_RX: dict[int, re.Pattern[str]] = {}
+
+
+def _given_regex(k: Knowledge) -> re.Pattern[str]:
+    rx = _GIVEN_RX.get(id(k))
+    if rx is None:
+        # a trie of the given names (not a flat alternation): the engine gives up at
+        # most positions after one character
+        names = trie_pattern(words_trie(k.given_names))
+        rx = re.compile(
+            rf"(?P<given>{names})\s+(?P<sur>[A-ZА-ЯЁ][a-zа-яёà-ÿ]+(?:-[A-ZА-Я][a-zа-яё]+)?)"
+            r"(?!\w)"
+        )
+        _GIVEN_RX[id(k)] = rx
+    return rx
+
+
+def mentions_and_cues(
+    k: Knowledge,
+    item_text: str,
+    norm: Normalized,
+    sentences: list[Sentence],
+    year: int | None,
+    matches: list[Match],
+) -> list[Analysis]:
+    """Run the matcher once over the whole text and file each match under its sentence."""
+    analyses = [Analysis(s) for s in sentences]
+    starts = [s.start for s in sentences]
+
+    def locate(pos: int) -> Analysis | None:
+        i = bisect.bisect_right(starts, pos) - 1
+        if i >= 0 and pos < sentences[i].end:
+            return analyses[i]
+        return None
+
+    person_spans: list[tuple[int, int]] = []
+    for m in matches:
+        start, end = norm.to_original(m.start), norm.to_original(m.end)
+        a = locate(start)
+        if a is None:
+            continue
+        in_title = any(p[0] == "role" for p in m.payloads)
+        for p in m.payloads:
+            tag = p[0]
+            if tag == "person":
+                person = k.people[p[1]]
+                a.mentions.append(
+                    Mention(
+                        "person",
+                        person.side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=person.name,
+                        rank=person.rank_in(year),
+                    )
+                )
+                person_spans.append((start, end))
+            elif tag == "org":
+                org = k.orgs[p[1]]
+                a.mentions.append(
+                    Mention(
+                        "org",
+                        org.side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=org.name,
+                        org_kind=org.kind,
+                        venue=org.venue,
+                    )
+                )
+            elif tag == "place":
+                place = k.places[p[1]]
+                a.mentions.append(
+                    Mention(
+                        "place",
+                        place.country,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=place.name,
+                        is_name=True,
+                    )
+                )
+            elif tag == "country":
+                _, side, cname, is_name = p
+                if side == "neutral":
+                    continue
+                kind = "pair" if side == "pair" else "country"
+                a.mentions.append(
+                    Mention(
+                        kind,
+                        side,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        name=cname,
+                        strong=False,
+                        is_name=is_name,
+                    )
+                )
+            elif tag == "role":
+                a.mentions.append(
+                    Mention(
+                        "role",
+                        None,
+                        start,
+                        end,
+                        m.start,
+                        m.end,
+                        role=p[1],
+                        rank=RANKS.get(p[1]),
+                    )
+                )
+            elif tag == "cue":
+                a.cues.append(Cue(p[1], p[2], start, end, m.key, in_title=in_title))
+            else:
+                a.markers.append((tag, p[1] if len(p) > 1 else None, start, end))
+    for start, end, name in generic_people(k, item_text):
+        if any(s < end and start < e for s, e in person_spans):
+            continue
+        a = locate(start)
+        if a is not None:
+            a.mentions.append(
+                Mention(
+                    "person",
+                    "ru",
+                    start,
+                    end,
+                    start,
+                    end,
+                    name=name,
+                    rank=RANKS["official"],
+                    guessed=True,
+                )
+            )
+    for a in analyses:
+        a.mentions.sort(key=lambda x: x.start)
+    return analyses

@@ -1,0 +1,297 @@
+"""The classifier's general mechanisms (issue 12), each on short texts written for it,
+in several languages: language-scoped matching, script folding, the prefilter, and the
+precision guards (sources, nationality, third-country frames, "the two sides", generic
+ties, dated background and captions, job titles, the object of a signing verb)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from monitor.models import Item
+from monitor.plugins.rudprk import classify, langid
+from monitor.plugins.rudprk.lexicon import knowledge, shared_data
+from monitor.plugins.rudprk.normalize import normalize
+from monitor.plugins.rudprk.prefilter import prefilter
+
+PUB = datetime(2024, 6, 20, 9, 0)
+
+
+def item(
+    text: str, title: str = "", lang: str | None = None, published: datetime | None = PUB
+) -> Item:
+    return Item(id="t", title=title, text=text, language=lang, published=published)
+
+
+def payload_tags(code: str, text: str) -> set[tuple[object, ...]]:
+    return {p for m in knowledge(code).matcher.find(normalize(text).text) for p in m.payloads}
+
+
+# --- language-scoped matching ------------------------------------------------------------
+
+
+def test_a_pack_is_matched_only_against_its_own_language() -> None:
+    assert ("cue", "visit", 1.0) in payload_tags("fr", "rencontre")
+    assert not any(p[0] == "cue" for p in payload_tags("en", "rencontre"))
+    assert not any(p[0] == "cue" for p in payload_tags("fr", "talks"))
+
+
+def test_country_names_come_from_the_language_pack() -> None:
+    assert ("country", "kp", "North Korea", True) in payload_tags("de", "Nordkorea")
+    assert not any(p[0] == "country" for p in payload_tags("en", "Nordkorea"))
+    # script-level compounds stay shared by every language of that script
+    assert any(p[0] == "country" and p[1] == "pair" for p in payload_tags("ko", "북러"))
+
+
+def test_every_pack_parses_and_has_the_agreed_tables() -> None:
+    sh = shared_data()
+    assert not sh.errors, sh.errors
+    for code, data in sh.packs.items():
+        assert data["code"] == code
+        for table in ("cues", "roles", "negation", "status", "dates", "boilerplate"):
+            assert table in data, f"{code}: no [{table}]"
+
+
+def test_an_unknown_language_falls_back_without_crashing() -> None:
+    c = classify(item("Vladimir Putin met Kim Jong Un in Pyongyang.", lang="xx"))
+    assert c.relevant
+
+
+# --- language identification ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "Der russische Verteidigungsminister ist heute in der Hauptstadt eingetroffen, "
+            "wie die Agentur meldet.",
+            "de",
+        ),
+        ("Министр обороны России прибыл сегодня в столицу, сообщило агентство.", "ru"),
+        ("Міністр оборони прибув сьогодні до столиці, повідомило інформаційне агентство.", "uk"),
+        ("Министърът на отбраната пристигна днес в столицата, съобщи агенцията.", "bg"),
+        ("Министар одбране је данас допутовао у главни град, јавља агенција.", "sr"),
+        ("وصل وزير الدفاع اليوم إلى العاصمة في زيارة رسمية، حسبما ذكرت الوكالة.", "ar"),
+        ("وزیر دفاع امروز برای یک سفر رسمی به پایتخت رسید، خبرگزاری گزارش داد.", "fa"),
+        ("रक्षा मंत्री आज आधिकारिक यात्रा पर राजधानी पहुंचे, समाचार एजेंसी ने बताया।", "hi"),
+        ("국방장관이 오늘 공식 방문을 위해 수도에 도착했다고 통신이 전했다.", "ko"),
+        ("國防部長今日抵達首都進行正式訪問，通訊社報道。", "zh"),
+    ],
+)
+def test_script_then_lingua_identifies_the_language(text: str, code: str) -> None:
+    assert langid.identify(text) == code
+
+
+def test_a_declared_language_is_kept() -> None:
+    c = classify(item("Vladimir Putin met Kim Jong Un in Pyongyang.", lang="en-GB"))
+    assert c.language == "en"
+
+
+# --- normalisation: Traditional Chinese, prefilter ---------------------------------------
+
+
+def test_traditional_chinese_folds_to_simplified() -> None:
+    simp = classify(item("俄罗斯外长拉夫罗夫抵达平壤，与朝鲜外相崔善姬举行会谈。", lang="zh"))
+    trad = classify(item("俄羅斯外長拉夫羅夫抵達平壤，與朝鮮外相崔善姬舉行會談。", lang="zh-TW"))
+    assert trad.relevant and simp.relevant
+    assert trad.types["high_level_visit"] == pytest.approx(simp.types["high_level_visit"])
+    assert normalize("會談").text == normalize("会谈").text
+
+
+def test_prefilter_rejects_items_naming_neither_side() -> None:
+    pf = prefilter(shared_data())
+    assert pf.sides(normalize("The city council approved a new budget for schools.").text) == set()
+    assert pf.sides(normalize("Le Kremlin et la Corée du Nord").text) == {"ru", "kp"}
+    assert pf.sides(normalize("Шойгу прибыл").text) == {"ru"}
+    # a name inside another word is no name
+    assert pf.sides(normalize("The Prussian army").text) == set()
+    c = classify(item("The central bank kept its key rate unchanged on Thursday."))
+    assert not c.relevant and "prefilter" in c.explanation[-1]
+
+
+# --- precision guards --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "South Korean Deputy Foreign Minister Ivan Petrovsky met North Korean diplomats in "
+            "Pyongyang.",
+            "en",
+        ),
+        (
+            "Le vice-ministre sud-coréen Pavel Sorokine a rencontré des diplomates nord-coréens "
+            "à Pyongyang.",
+            "fr",
+        ),
+    ],
+)
+def test_nationality_beats_a_guessed_given_name(text: str, lang: str) -> None:
+    c = classify(item(text, lang=lang))
+    assert not c.relevant, c.explanation
+
+
+def test_a_guessed_russian_without_other_nationality_still_counts() -> None:
+    c = classify(
+        item("Deputy Minister Ivan Petrovsky met North Korean diplomats in Pyongyang.", lang="en")
+    )
+    assert "Ivan Petrovsky" in c.actors
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "lang"),
+    [
+        (
+            "Russia and South Korea hold talks in Seoul",
+            "Moscow said its military cooperation with North Korea would not change. "
+            "Talks between Moscow and North Korea on troops were not on the agenda.",
+            "en",
+        ),
+        (
+            "Россия и Южная Корея провели переговоры в Сеуле",
+            "Москва заявила, что военное сотрудничество с КНДР не изменится. "
+            "Переговоры Москвы и КНДР о войсках не обсуждались.",
+            "ru",
+        ),
+    ],
+)
+def test_a_third_country_frame_in_the_headline_carries(title: str, body: str, lang: str) -> None:
+    c = classify(item(f"{title}\n\n{body}", title=title, lang=lang))
+    assert not c.relevant, c.explanation
+    assert any("third-country frame" in line for line in c.explanation), c.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Vladimir Putin received Kim Jong Un at the Vostochny Cosmodrome on Wednesday.\n\n"
+            "The weather was fine.\n\n"
+            "The two leaders also discussed artillery shells and troops.",
+            "en",
+        ),
+        (
+            "Wladimir Putin empfing Kim Jong Un am Mittwoch im Kosmodrom Wostotschny.\n\n"
+            "Das Wetter war gut.\n\n"
+            "Die beiden Staatschefs sprachen auch über Munition und Truppen.",
+            "de",
+        ),
+    ],
+)
+def test_the_two_leaders_resolve_to_the_last_named_parties(text: str, lang: str) -> None:
+    c = classify(item(text, lang=lang))
+    assert any("the two sides' resolved" in line for line in c.explanation), c.explanation
+    assert c.types["military"] > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Russia and North Korea will keep strengthening their cooperation. Cooperation "
+            "between Moscow and Pyongyang keeps developing. Russian and North Korean ties and "
+            "cooperation are strong. Moscow values its cooperation with Pyongyang.",
+            "en",
+        ),
+        (
+            "La Russie et la Corée du Nord vont renforcer leur coopération. La coopération "
+            "entre Moscou et Pyongyang se développe. La coopération russo-nord-coréenne est "
+            "solide. Moscou apprécie sa coopération avec Pyongyang.",
+            "fr",
+        ),
+    ],
+)
+def test_generic_cooperation_words_alone_give_no_relevance(text: str, lang: str) -> None:
+    c = classify(item(text, lang=lang))
+    assert not c.relevant, c.explanation
+    assert any("only generic cooperation words" in line for line in c.explanation)
+
+
+def test_a_sentence_dated_long_before_publication_is_background() -> None:
+    text = (
+        "Exhibition opens in Moscow.\n\nThe show recalls that Vladimir Putin met Kim Jong "
+        "Il in Pyongyang on 19 July 2000."
+    )
+    c = classify(item(text, lang="en"))
+    assert any("background: dated 2000-07-19" in line for line in c.explanation)
+
+
+@pytest.mark.parametrize(
+    ("caption", "lang"),
+    [
+        ("Photo: Vladimir Putin and Kim Jong Un at talks in Pyongyang", "en"),
+        ("Фото: Владимир Путин и Ким Чен Ын на переговорах в Пхеньяне", "ru"),
+    ],
+)
+def test_photo_captions_are_background(caption: str, lang: str) -> None:
+    c = classify(item(f"Markets closed higher.\n\n{caption}", lang=lang))
+    assert any("background: photo caption" in line for line in c.explanation), c.explanation
+
+
+def test_a_cited_intelligence_service_adds_no_type() -> None:
+    cited = classify(
+        item(
+            "According to the SVR, Russian and North Korean officials held talks in Pyongyang.",
+            lang="en",
+        )
+    )
+    party = classify(
+        item("SVR officers held talks with North Korean officials in Pyongyang.", lang="en")
+    )
+    assert cited.types["security"] < 0.5 <= party.types["security"]
+
+
+def test_a_domain_word_inside_a_job_title_is_weak() -> None:
+    for text, lang in [
+        (
+            "The Secretary of the Security Council, Sergei Shoigu, visited Pyongyang and met "
+            "Kim Jong Un.",
+            "en",
+        ),
+        (
+            "Le secrétaire du Conseil de sécurité Sergueï Choïgou s'est rendu à Pyongyang et a "
+            "rencontré Kim Jong-un.",
+            "fr",
+        ),
+    ]:
+        c = classify(item(text, lang=lang))
+        assert c.types["high_level_visit"] >= 0.5, c.explanation
+        assert c.types["security"] < 0.5 * c.types["high_level_visit"], c.explanation
+
+
+@pytest.mark.parametrize(
+    ("lead", "object_sentence", "lang"),
+    [
+        (
+            "A Russian delegation met North Korean officials in Khabarovsk on Monday.",
+            "At the end the two sides signed an agreement on fisheries.",
+            "en",
+        ),
+        (
+            "Делегация России встретилась в Хабаровске с представителями КНДР.",
+            "По итогам стороны подписали соглашение о рыболовстве.",
+            "ru",
+        ),
+    ],
+)
+def test_a_document_signed_in_the_body_is_the_event(
+    lead: str, object_sentence: str, lang: str
+) -> None:
+    filler = " ".join(["The weather was mild and the streets were calm."] * 4)
+    text = f"{lead}\n\n{filler}\n\n{object_sentence}"
+    c = classify(item(text, lang=lang))
+    assert c.types["agreement"] >= 0.5, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The Kremlin denied reports that Vladimir Putin plans to visit North Korea.", "en"),
+        ("Le Kremlin a démenti que Vladimir Poutine prévoie de se rendre en Corée du Nord.", "fr"),
+    ],
+)
+def test_denials_cancel(text: str, lang: str) -> None:
+    assert not classify(item(text, lang=lang)).relevant
