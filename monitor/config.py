@@ -319,6 +319,42 @@ class WebConfig(_Section):
     token: str | None = Field(None, repr=False)
 
 
+class ClusterConfig(_Section):
+    """Several nodes on one PostgreSQL store, scheduled by procrastinate (docs/cluster.md)."""
+
+    #: Run `monitor run` as a cluster node instead of the single-node daemon.
+    enabled: bool = False
+    #: This node's name in `monitor status` (default: host name and pid).
+    node: str | None = None
+    #: The dispatcher's period: due feeds are queued this often (whole seconds dividing 60).
+    tick: int = Field(1, ge=1, le=60)
+    #: Jobs (polls, processing, deliveries) one node runs at the same time.
+    concurrency: int = Field(16, ge=1, le=1000)
+    #: How often a node tells the others it is alive.
+    heartbeat: Timeout = 5.0
+    #: A node silent this long is dead: its running jobs are failed and taken over.
+    stall_timeout: Timeout = 30.0
+    #: Connections of the queue's pool per node (the store has its own: SQLAlchemy's
+    #: default of 5, overflowing to 15 under load).
+    queue_pool: int = Field(4, ge=2, le=100)
+
+    @field_validator("tick")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(f"expected a tick that divides 60 seconds, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_below_stall(self) -> ClusterConfig:
+        if self.heartbeat * 2 > self.stall_timeout:
+            raise ValueError(
+                f"stall_timeout ({self.stall_timeout:g} s) must be at least twice the "
+                f"heartbeat ({self.heartbeat:g} s)"
+            )
+        return self
+
+
 class Config(_Section):
     """The whole configuration; `source` is the file it came from."""
 
@@ -332,6 +368,7 @@ class Config(_Section):
     delivery: DeliveryConfig = DeliveryConfig()
     processing: ProcessingConfig = ProcessingConfig()
     web: WebConfig = WebConfig()
+    cluster: ClusterConfig = ClusterConfig()
     languages: list[str] = list(DEFAULT_LANGUAGES)
     feeds: list[FeedConfig] = []
     notifiers: dict[str, NotifierConfig] = {"console": NotifierConfig(kind="console")}

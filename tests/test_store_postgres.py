@@ -113,3 +113,43 @@ def test_nodes_starting_together_migrate_once(postgres: PostgresServer) -> None:
     from monitor.store.migrations import SCHEMA_VERSION
 
     assert versions == [str(SCHEMA_VERSION)]
+
+
+def test_one_single_node_daemon_per_postgresql_database(postgres: PostgresServer) -> None:
+    import pytest
+
+    from monitor.config import Config
+    from monitor.errors import AlreadyRunningError
+    from monitor.service.lock import ServerLock, database_lock
+
+    url = postgres.new_database()
+    config = Config.model_validate({"store": {"url": url}})
+    first, second = database_lock(config), database_lock(config)
+    assert isinstance(first, ServerLock) and isinstance(second, ServerLock)
+    with first, pytest.raises(AlreadyRunningError, match="advisory lock"):
+        second.acquire()
+    with second:  # released by the first: free again
+        pass
+
+
+def test_nodes_syncing_feeds_together_insert_each_once(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    stores = [SqlStore(url) for _ in range(4)]
+    feeds = [(f"f{i}", f"https://f{i}.example/feed") for i in range(50)]
+    errors: list[BaseException] = []
+
+    def sync(store: SqlStore) -> None:
+        try:
+            store.sync_feeds(feeds)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert len(stores[0].feeds()) == 50
+    for store in stores:
+        store.close()

@@ -27,6 +27,7 @@ from monitor.service.daemon import Daemon, ExitCode
 from monitor.service.health import parse_address
 from monitor.service.lock import (
     DatabaseLock,
+    ServerLock,
     database_lock,
     pid_path,
     remove_pid_file,
@@ -39,7 +40,7 @@ from monitor.store.migrations import SCHEMA_VERSION
 log = logging.getLogger("monitor.service.daemon")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
         help="run the daemon in the foreground",
@@ -51,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--log-format", choices=["text", "json"], help="log line format (default: config)"
     )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run as a node of a cluster on the PostgreSQL store (as [cluster] enabled = true)",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -66,7 +72,51 @@ def handle(args: argparse.Namespace) -> int:
     setup_logging(
         args.log_format or config.daemon.log_format, args.log_level or config.daemon.log_level
     )
+    if getattr(args, "cluster", False) or config.cluster.enabled:
+        return run_cluster(config)
     return run(config)
+
+
+def run_cluster(config: Config) -> int:
+    """A cluster node's whole life (monitor.cluster): no file lock, the database and
+    the queue arbitrate between nodes; returns the exit code."""
+    log.info("starting monitor %s (pid %d) as a cluster node with %s", monitor.__version__,
+             os.getpid(), config.source, extra={"phase": "start"})  # fmt: skip
+    if make_url(config.store.sqlalchemy_url()).get_backend_name() != "postgresql":
+        log.error("%s: a cluster needs [store] url = \"postgresql+psycopg://...\"", config.source,
+                  extra={"phase": "start"})  # fmt: skip
+        return ExitCode.CONFIG
+    try:
+        parse_address(config.daemon.http)
+        from monitor.cluster import run_node
+    except ValueError as exc:
+        log.error("%s: %s", config.source, exc, extra={"phase": "start"})
+        return ExitCode.CONFIG
+    except ImportError as exc:
+        log.error("a cluster node needs the cluster extra (pip install 'monitor[cluster]'): %s",
+                  exc, extra={"phase": "start"})  # fmt: skip
+        return ExitCode.CONFIG
+    pid_file = Path(config.daemon.pid_file) if config.daemon.pid_file else None
+    loop = asyncio.new_event_loop()
+    try:
+        ready = (lambda: write_pid_file(pid_file)) if pid_file else None
+        code = loop.run_until_complete(run_node(config, on_ready=ready))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    except (ConfigError, StoreError) as exc:
+        log.error("%s", exc, extra={"phase": "start"})
+        return ExitCode.CONFIG
+    except Exception:
+        log.critical("crashed", exc_info=True, extra={"phase": "stop"})
+        return ExitCode.CRASH
+    finally:
+        loop.close()
+        if pid_file is not None:
+            remove_pid_file(pid_file)
+    log.info("stopped", extra={"phase": "stop"})
+    if _busy_threads(grace=1.0):
+        logs.flush()
+        os._exit(code)
+    return code
 
 
 def run(config: Config) -> int:
@@ -147,10 +197,10 @@ def _busy_threads(grace: float) -> list[threading.Thread]:
     return [t for t in others if t.is_alive()]
 
 
-def _lock(config: Config) -> DatabaseLock | None:
+def _lock(config: Config) -> DatabaseLock | ServerLock | None:
     lock = database_lock(config)
     if lock is None:
-        log.info("store is not a SQLite file: no single-daemon lock taken")
+        log.info("store is neither a SQLite file nor PostgreSQL: no single-daemon lock taken")
     return lock
 
 

@@ -20,7 +20,7 @@ from monitor.store import Store, open_store
 from monitor.textsafe import inert
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="feeds' health and the alert outbox", description=__doc__)
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -54,6 +54,8 @@ def handle(args: argparse.Namespace) -> int:
         note = str(exc)
     try:
         doc = collect(config, store, datetime.now(UTC))
+        if store is not None:
+            doc.update(cluster_status(config, store, datetime.now(UTC)))
     finally:
         if store is not None:
             store.close()
@@ -146,6 +148,34 @@ def collect(config: Config, store: Store | None, now: datetime) -> dict[str, Any
     }
 
 
+def cluster_status(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """{"cluster": nodes with their heartbeats, the queue's depth by task, stalled jobs}
+    when the store is a cluster's PostgreSQL database; {} otherwise."""
+    try:
+        queue = store.cluster_queue(config.cluster.stall_timeout)
+    except Exception as exc:  # the queue's tables unreadable: say so, show the rest
+        return {"cluster": {"error": f"{type(exc).__name__}: {exc}"}}
+    if not queue:
+        return {}
+    workers = queue.pop("workers")
+    nodes = []
+    for node in store.cluster_nodes():
+        beat = workers.get(node["worker_id"])
+        nodes.append(
+            {
+                "name": node["name"],
+                "host": node["host"],
+                "pid": node["pid"],
+                "version": node["version"],
+                "state": node["state"],
+                "started": node["started_at"],
+                "heartbeat": beat,
+                "heartbeat_age": (now - beat).total_seconds() if beat else None,
+            }
+        )
+    return {"cluster": {"nodes": nodes, **queue}}
+
+
 _NEVER: dict[str, Any] = {
     "disabled_reason": None,
     "last_success": None,
@@ -206,6 +236,7 @@ def _lines(doc: dict[str, Any]) -> list[str]:
                 f"after {row['attempts']} attempt(s): {row['last_error']}"
             )
             lines.append(f"      {row['title']}")
+    lines += _cluster_lines(doc.get("cluster"))
     if doc["recent_alerts"]:
         lines.append("Recent alerts:")
         for row in doc["recent_alerts"]:
@@ -213,6 +244,36 @@ def _lines(doc: dict[str, Any]) -> list[str]:
                 f"  #{row['id']} [{row['status']}] {row['kind']} "
                 f"via {row['notifier']}: {row['title']}"
             )
+    return lines
+
+
+def _cluster_lines(cluster: dict[str, Any] | None) -> list[str]:
+    if not cluster:
+        return []
+    if "error" in cluster:
+        return [f"Cluster: cannot read the queue: {cluster['error']}"]
+    lines = [f"Cluster nodes ({len(cluster['nodes'])} running):"]
+    for n in cluster["nodes"]:
+        age = n["heartbeat_age"]
+        beat = f"heartbeat {age:.0f} s ago" if age is not None else "no heartbeat"
+        lines.append(
+            f"  {n['name']} [{n['state']}] pid {n['pid']} on {n['host']}, {beat}, "
+            f"up since {_when(n['started'])}"
+        )
+    by_task = ", ".join(
+        f"{task} {c.get('todo', 0)}/{c.get('doing', 0)}"
+        for task, c in sorted(cluster["by_task"].items())
+    )
+    lines.append(
+        f"Queue: {cluster['todo']} waiting, {cluster['doing']} running"
+        + (f" (waiting/running: {by_task})" if by_task else "")
+    )
+    stalled = cluster["stalled"]
+    if stalled:
+        lines.append(f"Stalled jobs ({len(stalled)}; the reaper fails them, their work is redone):")
+        for job in stalled:
+            lines.append(f"  #{job['id']} {job['task_name']} {job['lock'] or ''} "
+                         f"(worker {job['worker_id']})")  # fmt: skip
     return lines
 
 

@@ -19,6 +19,10 @@ import fcntl
 import os
 from pathlib import Path
 
+from sqlalchemy import Connection, Engine, create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
 from monitor.config import Config
 from monitor.errors import AlreadyRunningError
 
@@ -50,13 +54,67 @@ def pid_path(config: Config) -> Path:
     return db.with_suffix(".pid") if db is not None else Path("monitor.pid")
 
 
-def database_lock(config: Config) -> DatabaseLock | None:
-    """The lock for the configured store, or None when it is not a SQLite file (a
-    server database arbitrates concurrent instances itself)."""
+def database_lock(config: Config) -> DatabaseLock | ServerLock | None:
+    """The single-daemon lock for the configured store: a file lock beside a SQLite
+    database, an advisory lock on PostgreSQL (nodes of a cluster take none: they share
+    the database by design), None for `:memory:` and other servers."""
+    url = config.store.sqlalchemy_url()
+    if url.startswith("postgresql"):
+        return ServerLock(url)
     path, db = lock_path(config), real_database_path(config)
     if path is None or db is None:
         return None
     return DatabaseLock(path, db)
+
+
+#: The advisory lock a single-node daemon holds on a PostgreSQL store.
+SERVER_LOCK_KEY = 0x6D6F6E64  # "mond"
+
+
+class ServerLock:
+    """One single-node daemon per PostgreSQL database: a session advisory lock held on
+    a connection of its own for the daemon's lifetime (the server releases it when the
+    connection or the process dies, so a crash leaves no stale lock)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        #: What logs name as the lock.
+        where = make_url(url).render_as_string(hide_password=True)
+        self.path = f"advisory lock {SERVER_LOCK_KEY} on {where}"
+        self._engine: Engine | None = None
+        self._conn: Connection | None = None
+
+    def acquire(self) -> None:
+        engine = create_engine(self.url, poolclass=NullPool)
+        conn = engine.connect()
+        got = conn.execute(select(func.pg_try_advisory_lock(SERVER_LOCK_KEY))).scalar_one()
+        conn.commit()
+        if not got:
+            conn.close()
+            engine.dispose()
+            raise AlreadyRunningError(
+                f"another monitor daemon holds the {self.path}; "
+                "several nodes on one database need [cluster] enabled = true"
+            )
+        self._engine, self._conn = engine, conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # closing the session releases it anyway
+                self._conn.execute(select(func.pg_advisory_unlock(SERVER_LOCK_KEY)))
+                self._conn.commit()
+            self._conn.close()
+            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> ServerLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def _lock_database_file(database: Path) -> int | None:

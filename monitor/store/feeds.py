@@ -14,6 +14,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.store import schema as t
 from monitor.store.base import (
@@ -28,22 +30,17 @@ class FeedsStore:
 
     def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> dict[str, FeedRow]:
         """Make sure each configured (name, url) has a row; a changed configured URL
-        resets the stored (possibly redirected) URL and validators."""
+        resets the stored (possibly redirected) URL and validators. Processes syncing
+        at once (nodes starting together) insert each row once: INSERT ... ON CONFLICT
+        DO NOTHING, then compare."""
         with self.engine.begin() as conn:
             for name, url in feeds:
-                row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).first()
-                if row is None:
-                    conn.execute(
-                        t.feeds.insert().values(
-                            name=name,
-                            configured_url=url,
-                            url=url,
-                            enabled=True,
-                            consecutive_failures=0,
-                            items_seen=0,
-                        )
-                    )
-                elif row.configured_url != url:
+                values = {"name": name, "configured_url": url, "url": url, "enabled": True,
+                          "consecutive_failures": 0, "items_seen": 0}  # fmt: skip
+                conn.execute(_insert_new(conn).values(**values).on_conflict_do_nothing(
+                    index_elements=["name"]))  # fmt: skip
+                row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).one()
+                if row.configured_url != url:
                     conn.execute(
                         update(t.feeds)
                         .where(t.feeds.c.id == row.id)
@@ -163,3 +160,10 @@ def _poll_row(feed_id: int, poll: PollRecord) -> dict[str, Any]:
         "new_items": poll.new_items,
         "error": poll.error,
     }
+
+
+def _insert_new(conn: Connection) -> Any:
+    """The dialect's INSERT that can skip rows whose key exists (both SQLite and
+    PostgreSQL speak ON CONFLICT DO NOTHING)."""
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return insert(t.feeds)

@@ -53,7 +53,14 @@ def _workbench(conn: Connection) -> None:
         create_fts(conn)
 
 
-MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench]
+def _cluster(conn: Connection) -> None:
+    """Cluster schema: feeds carry their configured interval and jitter (any node can
+    schedule them), and the nodes of a cluster are listed (monitor.cluster)."""
+    _add_columns(conn, schema.feeds, ("poll_interval", "poll_jitter"))
+    schema.cluster_nodes.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench, _cluster]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

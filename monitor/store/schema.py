@@ -84,6 +84,10 @@ feeds = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("items_seen", Integer, nullable=False, default=0),
+    # cluster schema: the feed's schedule from the config, so any node can dispatch it
+    # (NULL: not scheduled, i.e. no longer configured or disabled in the config)
+    Column("poll_interval", Float),
+    Column("poll_jitter", Float),
 )
 
 polls = Table(
@@ -256,4 +260,24 @@ feedback = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_feedback_item", "item_id"),
+)
+
+# --- cluster schema: the nodes of a cluster on PostgreSQL (monitor.cluster) ----------
+
+cluster_nodes = Table(
+    "cluster_nodes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(64), nullable=False),
+    #: procrastinate's worker id (procrastinate_workers.id) while the node runs
+    Column("worker_id", Integer),
+    #: running, draining, stopped, or dead (its heartbeat went stale)
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Index("ix_cluster_nodes_state", "state"),
 )

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import StoreConfig
 from monitor.errors import StoreError
 from monitor.store import schema as t
+from monitor.store.cluster import ClusterStore
 from monitor.store.feeds import FeedsStore
 from monitor.store.health import HealthStore
 from monitor.store.items import ItemsStore
@@ -31,7 +32,9 @@ def open_store(config: StoreConfig, *, readonly: bool = False) -> SqlStore:
     return SqlStore(config.sqlalchemy_url(), readonly=readonly)
 
 
-class SqlStore(FeedsStore, ItemsStore, StoriesStore, OutboxStore, HealthStore, WebStore):
+class SqlStore(
+    FeedsStore, ItemsStore, StoriesStore, OutboxStore, HealthStore, WebStore, ClusterStore
+):
     """`monitor.store.base.Store` on SQLAlchemy Core."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
