@@ -73,6 +73,27 @@ def test_an_unknown_language_falls_back_without_crashing() -> None:
         ("Міністр оборони прибув сьогодні до столиці, повідомило інформаційне агентство.", "uk"),
         ("Министърът на отбраната пристигна днес в столицата, съобщи агенцията.", "bg"),
         ("Министар одбране је данас допутовао у главни град, јавља агенција.", "sr"),
+        # Serbian in Latin letters (lingua's Serbian model is Cyrillic): đ/ć, or no
+        # Czech/Slovak/Polish letters and Serbian function words
+        (
+            "Ministar spoljnih poslova doputovao je u sredu u glavni grad, gde će se "
+            "sastati sa predsednikom, javlja agencija.",
+            "sr",
+        ),
+        (
+            "Ruski ministar odbrane je u sredu doputovao u glavni grad, gde se sastao sa "
+            "predsednikom. Tokom posete razgovarali su o saradnji, saopštilo je ministarstvo.",
+            "sr",
+        ),
+        (
+            "Ministr obrany v pondělí přiletěl do hlavního města, kde jednal s prezidentem "
+            "o spolupráci, uvedla agentura.",
+            "cs",
+        ),
+        (
+            "Minister obrony przybył w środę do stolicy, gdzie spotkał się z prezydentem.",
+            "pl",
+        ),
         ("وصل وزير الدفاع اليوم إلى العاصمة في زيارة رسمية، حسبما ذكرت الوكالة.", "ar"),
         ("وزیر دفاع امروز برای یک سفر رسمی به پایتخت رسید، خبرگزاری گزارش داد.", "fa"),
         ("रक्षा मंत्री आज आधिकारिक यात्रा पर राजधानी पहुंचे, समाचार एजेंसी ने बताया।", "hi"),
@@ -295,3 +316,219 @@ def test_a_document_signed_in_the_body_is_the_event(
 )
 def test_denials_cancel(text: str, lang: str) -> None:
     assert not classify(item(text, lang=lang)).relevant
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "UE nałożyła sankcje na północnokoreańskich generałów za pomoc wojskową dla Rosji",
+            "Unia Europejska nałożyła w poniedziałek sankcje na kilku generałów Korei "
+            "Północnej oskarżonych o dostawy broni do Rosji.",
+            "pl",
+        ),
+        (
+            "यूरोपीय संघ ने उत्तर कोरियाई जनरलों पर नए प्रतिबंध लगाए",
+            "यूरोपीय संघ ने रूस को हथियार देने के आरोप में उत्तर कोरिया के कई जनरलों पर प्रतिबंध लगाए।",
+            "hi",
+        ),
+        (
+            "Rusko vetovalo rezoluci o sankcích proti KLDR",
+            "Rusko v Radě bezpečnosti OSN vetovalo prodloužení mandátu expertů, kteří "
+            "sledují sankce proti Severní Koreji.",
+            "cs",
+        ),
+        (
+            "AB, Kuzey Koreli generallere yaptırım uyguladı",
+            "Avrupa Birliği, Rusya'ya silah sağladığı gerekçesiyle Kuzey Koreli generallere "
+            "yaptırım kararı aldı.",
+            "tr",
+        ),
+        (
+            "Uni Eropa jatuhkan sanksi terhadap jenderal Korea Utara",
+            "Uni Eropa menjatuhkan sanksi kepada sejumlah jenderal Korea Utara yang dituduh "
+            "memasok senjata ke Rusia.",
+            "id",
+        ),
+    ],
+)
+def test_a_sanctions_or_veto_headline_is_no_contact(title: str, text: str, lang: str) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert not c.relevant, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "Analiza: kako ruska nafta stiže u Severnu Koreju",
+            "Ruski tankeri su od marta isporučili Severnoj Koreji više od milion barela nafte.",
+            "sr",
+        ),
+        (
+            "Analysis: how Russian oil reaches North Korea",
+            "Russian tankers have delivered more than a million barrels of oil to North "
+            "Korea since March.",
+            "en",
+        ),
+    ],
+)
+def test_an_analysis_whose_headline_states_a_contact_is_no_opinion(
+    title: str, text: str, lang: str
+) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert c.relevant and "economic" in c.reported_types(), c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "Komentář: Kreml a Pchjongjang, spojenectví z nouze",
+            "Vztahy Ruska a Severní Koreje se podle autora opírají spíše o společného "
+            "nepřítele než o společné zájmy.",
+            "cs",
+        ),
+        (
+            "Analiz: Moskova-Pyongyang ilişkileri nereye gidiyor?",
+            "Rusya ile Kuzey Kore arasındaki yakınlaşma, bölgedeki dengeleri etkiliyor.",
+            "tr",
+        ),
+    ],
+)
+def test_an_opinion_headline_with_only_ties_is_no_contact(title: str, text: str, lang: str) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert not c.relevant, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "Putin and Kim hold talks in Pyongyang",
+            "Vladimir Putin and Kim Jong Un held talks in Pyongyang on Wednesday.\n\n"
+            "After the talks they signed a treaty on comprehensive strategic partnership.",
+            "en",
+        ),
+        (
+            "Putin i Kim rozmawiali w Pjongjangu",
+            "Władimir Putin i Kim Dzong Un przeprowadzili w środę rozmowy w Pjongjangu.\n\n"
+            "Po rozmowach podpisano traktat o wszechstronnym partnerstwie strategicznym.",
+            "pl",
+        ),
+    ],
+)
+def test_a_signing_that_names_no_party_continues_the_talks(
+    title: str, text: str, lang: str
+) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert c.primary == "summit" and "agreement" in c.reported_types(), c.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "economic"),
+    [
+        ("Kim Jong Un arrived in Vladivostok by armoured train for talks with Putin.", "en", False),
+        (
+            "Kim Jong Un ist mit seinem Sonderzug zu Gesprächen mit Putin in Wladiwostok "
+            "eingetroffen.",
+            "de",
+            False,
+        ),
+        ("Ким Чен Ын прибыл во Владивосток на бронепоезде для переговоров с Путиным.", "ru", False),
+        (
+            "The first direct passenger train between Moscow and Pyongyang since 2020 left "
+            "the Russian capital on Thursday, Russian Railways said.",
+            "en",
+            True,
+        ),
+    ],
+)
+def test_the_leaders_train_is_travel_not_a_rail_link(text: str, lang: str, economic: bool) -> None:
+    c = classify(item(text, lang=lang))
+    assert c.relevant and ("economic" in c.reported_types()) == economic, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Заместник-министърът на външните работи на Казахстан Олег Петров проведе "
+            "консултации с колегите си в Пхенян.",
+            "bg",
+        ),
+        ("هیئت‌هایی از روسیه و ویتنام نیز برای شرکت در جشن سالگرد حزب به پیونگ‌یانگ رفتند.", "fa"),
+        (
+            "وصل الرئيس الروسي إلى هانوي في زيارة دولة إلى فيتنام قادماً من بيونغ يانغ.",
+            "ar",
+        ),
+    ],
+)
+def test_vietnam_and_kazakhstan_are_third_parties(text: str, lang: str) -> None:
+    # a Kazakh official with a Russian-looking name is no Russian; Vietnam is a third country
+    c = classify(item(text, lang=lang))
+    assert not c.relevant, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang", "primary"),
+    [
+        (
+            "",
+            "Kim Jong-un heeft president Poetin een felicitatiebrief gestuurd ter "
+            "gelegenheid van zijn verjaardag.",
+            "nl",
+            "message",
+        ),
+        (
+            "Bouw van nieuwe autobrug tussen Rusland en Noord-Korea begonnen",
+            "De bouw van de brug over de grensrivier begon woensdag.",
+            "nl",
+            "economic",
+        ),
+    ],
+)
+def test_dutch_compounds_carry_their_cue(title: str, text: str, lang: str, primary: str) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert c.relevant and c.primary == primary, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "Japanese intelligence: thousands of North Korean workers sent to Russia",
+            "North Korea has sent thousands of workers to Russian construction sites this year.",
+            "en",
+        ),
+        (
+            "Juhokórejská rozviedka: do Ruska prišli tisíce severokórejských robotníkov",
+            "Severná Kórea vyslala do Ruska tisíce robotníkov na stavby.",
+            "sk",
+        ),
+    ],
+)
+def test_a_source_before_the_headline_colon_is_no_party_and_no_cue(
+    title: str, text: str, lang: str
+) -> None:
+    c = classify(item(text, title=title, lang=lang))
+    assert c.relevant and c.primary == "economic", c.explanation
+    assert "security" not in c.reported_types(), c.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ministrul nord-coreean de Externe, primit la Minsk de omologul său Ivan Sokolov.", "ro"),
+        (
+            "North Korea's foreign minister was received in Minsk by her counterpart Ivan Sokolov.",
+            "en",
+        ),
+    ],
+)
+def test_a_counterpart_takes_the_side_of_the_third_country_person_it_names(
+    text: str, lang: str
+) -> None:
+    # the guessed Russian name is Belarusian after Minsk, and so is the counterpart role
+    c = classify(item(text, lang=lang))
+    assert not c.relevant, c.explanation

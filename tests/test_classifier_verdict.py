@@ -314,11 +314,70 @@ def test_an_opinion_piece_without_an_event_is_not_relevant(
             "le droit souverain de tester des missiles balistiques.",
             "fr",
         ),
+        (
+            "Mluvčí Kremlu Dmitrij Peskov řekl, že KLDR má suverénní právo zkoušet "
+            "balistické rakety.",
+            "cs",
+        ),
+        (
+            "Kremlin Sözcüsü Dmitriy Peskov, Kuzey Kore'nin balistik füze denemesi "
+            "yapmasının egemenlik hakkı olduğunu söyledi.",
+            "tr",
+        ),
+        (
+            "Juru bicara Kremlin Dmitry Peskov mengatakan Korea Utara memiliki hak "
+            "berdaulat untuk menguji rudal balistik.",
+            "id",
+        ),
+        (
+            "قال المتحدث باسم الكرملين دميتري بيسكوف إن من حق كوريا الشمالية اختبار "
+            "الصواريخ الباليستية.",
+            "ar",
+        ),
+        (
+            "प्रेस वार्ता में क्रेमलिन के प्रवक्ता दिमित्री पेसकोव ने कहा कि उत्तर कोरिया को "
+            "बैलिस्टिक मिसाइलों के परीक्षण का संप्रभु अधिकार है।",
+            "hi",
+        ),
+        (
+            "Purtătorul de cuvânt al Kremlinului, Dmitri Peskov, a declarat că Coreea de "
+            "Nord are dreptul suveran să testeze rachete balistice.",
+            "ro",
+        ),
+        (
+            "Woordvoerder van het Kremlin Dmitri Peskov zei dat Noord-Korea het soevereine "
+            "recht heeft om ballistische raketten te testen.",
+            "nl",
+        ),
+        (
+            "Речник кремля Дмитро Пєсков заявив, що КНДР має суверенне право "
+            "випробовувати балістичні ракети.",
+            "uk",
+        ),
+        (
+            "Russia's UN envoy told a briefing that Washington and Seoul provoke "
+            "Pyongyang, whose missile tests answer US drills.",
+            "en",
+        ),
     ],
 )
 def test_a_russian_stance_remark_on_a_missile_test_is_no_contact(text: str, lang: str) -> None:
     c = classify(item(text, lang=lang))
     assert not c.relevant, c.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pentagon spokesman Pat Ryder said North Korea has sent about 10,000 soldiers to "
+        "Russia for training near Kursk.",
+        "A Pentagon spokesman said Russia has received artillery shells from North Korea.",
+    ],
+)
+def test_a_third_party_spokesman_reporting_a_contact_is_a_source(text: str) -> None:
+    # the party named nearest before the remark word is the speaker: no Russian stance
+    c = classify(item(text, lang="en"))
+    assert c.relevant and c.primary == "military", c.explanation
 
 
 def test_an_invitation_below_the_headline_is_background() -> None:
@@ -474,3 +533,36 @@ def test_a_news_agency_in_the_headline_is_no_third_party() -> None:
         )
     )
     assert c.relevant and c.primary == "summit", c.explanation
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        (
+            "Kim felicita Putin e chama-lhe o seu camarada mais próximo",
+            "O líder norte-coreano Kim Jong-un enviou uma mensagem de felicitações ao "
+            "Presidente russo Vladimir Putin, a quem chamou o seu camarada mais próximo.",
+            "pt",
+        ),
+        (
+            "金正恩与普京在北京会晤",
+            "朝鲜最高领导人金正恩与俄罗斯总统普京星期三在北京举行会谈，持续约两个小时。",
+            "zh",
+        ),
+        (
+            "रूस और उत्तर कोरिया के बीच सड़क पुल का निर्माण शुरू",
+            "रूस और उत्तर कोरिया के बीच तुमेन नदी पर सड़क पुल का निर्माण बुधवार को शुरू हो गया।",
+            "hi",
+        ),
+        (
+            "First direct Moscow-Pyongyang flight takes off",
+            "The first regular passenger flight between Moscow and Pyongyang took off on "
+            "Wednesday and is scheduled to run twice a month.",
+            "en",
+        ),
+    ],
+)
+def test_a_held_event_is_reported_not_announced(title: str, text: str, lang: str) -> None:
+    # "mais próximo" (closest) is no "next"; 举行, शुरू हो गया, "took off" are past events
+    c = classify(item(text, title=title, lang=lang))
+    assert c.relevant and c.status == "reported", c.explanation

@@ -21,24 +21,25 @@ LONG = DATA / "dev_corpus_long.jsonl"
 ALL = sorted(DATA.glob("dev_corpus*.jsonl"))
 
 RELEVANCE_F1_FLOOR = 0.97
-TYPE_MICRO_F1_FLOOR = 0.80
+TYPE_MICRO_F1_FLOOR = 0.83
 #: The long scraped-page corpus (boilerplate, hard negatives) is harder.
-LONG_RELEVANCE_F1_FLOOR = 0.90
-LONG_TYPE_MICRO_F1_FLOOR = 0.70
+LONG_RELEVANCE_F1_FLOOR = 0.93
+LONG_TYPE_MICRO_F1_FLOOR = 0.72
 #: Every dev corpus together (it grows with the new languages' items).
-ALL_RELEVANCE_F1_FLOOR = 0.92
-ALL_TYPE_MICRO_F1_FLOOR = 0.78
+ALL_RELEVANCE_F1_FLOOR = 0.955
+ALL_TYPE_MICRO_F1_FLOOR = 0.81
 #: primary, direction and status on the items both the gold labels and the classifier
 #: call relevant, every dev corpus together.
-ATTRIBUTE_FLOORS = {"primary": 0.86, "direction": 0.84, "status": 0.90}
+ATTRIBUTE_FLOORS = {"primary": 0.87, "direction": 0.85, "status": 0.92}
 #: Per language over every dev corpus: relevance F1 (accuracy when F1 is undefined).
-#: Checked only for languages whose pack exists.
+#: Checked only for languages whose pack exists. With about 20 items a language loses
+#: some 0.05 per error, so its floor leaves room for one.
 # fmt: off
 LANGUAGE_FLOORS = {
-    "en": 0.90, "fr": 0.95, "de": 0.95, "es": 0.92, "it": 0.92, "pt": 0.90, "ru": 0.92,
-    "ko": 0.92, "ja": 0.95, "zh": 0.90, "uk": 0.88, "pl": 0.88, "tr": 0.90, "fa": 0.85,
-    "ar": 0.88, "hi": 0.80, "id": 0.88, "vi": 0.95, "nl": 0.80, "ro": 0.83, "sk": 0.75,
-    "cs": 0.72, "bg": 0.83, "sr": 0.90,
+    "en": 0.90, "fr": 0.95, "de": 0.95, "es": 0.94, "it": 0.95, "pt": 0.91, "ru": 0.94,
+    "ko": 0.92, "ja": 0.95, "zh": 0.92, "uk": 0.94, "pl": 0.89, "tr": 0.94, "fa": 0.94,
+    "ar": 0.89, "hi": 0.85, "id": 0.94, "vi": 0.95, "nl": 0.94, "ro": 0.89, "sk": 0.88,
+    "cs": 0.88, "bg": 0.94, "sr": 0.94,
 }
 # fmt: on
 LANGUAGES = {"en", "fr", "ru", "ko", "ja", "zh", "de", "es", "it", "pt"}

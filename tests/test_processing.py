@@ -177,3 +177,29 @@ def test_a_huge_feed_is_stored_in_parts_over_several_polls(
             return [o.new_items for o in outcomes if o is not None]
 
     assert asyncio.run(polls()) == [10, 10, 5, 0]
+
+
+def test_when_behind_the_newest_poll_goes_first(tmp_path: Path) -> None:
+    """A cold start (or more feeds than the daemon keeps up with) leaves a backlog:
+    what a later poll brings is processed before it, so fresh news still alerts."""
+    from monitor.store.base import EntryRecord
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'm.db'}")
+    rows = store.sync_feeds([(f"f{i}", f"https://f{i}.example/feed") for i in range(3)])
+    start = datetime.now(UTC)
+
+    def entry(name: str, n: int) -> EntryRecord:
+        url = f"https://{name}.example/{n}"
+        return EntryRecord(
+            key=f"{name}-{n}", canonical_url=url, url=url, title=f"{name} {n}", summary="",
+            text="x", published=None, content_hash=f"{name}{n}",
+        )  # fmt: skip
+
+    for name, row in rows.items():
+        store.store_entries(row.id, [entry(name, n) for n in range(5)], start)
+    store.store_entries(rows["f1"].id, [entry("f1", 99)], start + timedelta(minutes=1))
+    first = [item.title for _, item in store.pending_items(3, start + timedelta(minutes=2))]
+    assert first[0] == "f1 99"
+    # the backlog itself still takes turns between feeds, in each feed's order
+    assert first[1:] == ["f0 0", "f2 0"]
+    store.close()

@@ -167,12 +167,19 @@ class ItemsStore:
         self, limit: int = 100, now: datetime | None = None
     ) -> list[tuple[int, Item]]:
         """Items stored but not yet classified (new, changed, or interrupted by a crash),
-        taking turns between feeds: each feed's oldest first, then each feed's second,
-        so one feed with thousands of new entries cannot hold back another's news.
-        Items waiting for a retry (`next_attempt_at` after `now`) are left out."""
+        taking turns between feeds and newest poll first: every feed's first item of its
+        latest poll, the most recently stored first, then every feed's next one, and so
+        on (within one poll, in the feed's order). One feed with
+        thousands of new entries cannot hold back another's news, and when the daemon
+        is behind (a cold start, more feeds than it keeps up with) fresh news is alerted
+        first while the backlog waits (its age is on /metrics and /healthz). Items
+        waiting for a retry (`next_attempt_at` after `now`) are left out."""
         turn = (
             func.row_number()
-            .over(partition_by=t.items.c.feed_id, order_by=t.items.c.id)
+            .over(
+                partition_by=t.items.c.feed_id,
+                order_by=(t.items.c.updated_at.desc(), t.items.c.id),
+            )
             .label("turn")
         )
         waiting = t.items.c.state == "new"
@@ -186,7 +193,7 @@ class ItemsStore:
                     t.feeds, t.items.c.feed_id == t.feeds.c.id
                 )
             )
-            .order_by(ranked.c.turn, t.items.c.id)
+            .order_by(ranked.c.turn, t.items.c.updated_at.desc(), t.items.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:

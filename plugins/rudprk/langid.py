@@ -14,6 +14,9 @@ guess "vi" for "Putin met Kim Jong Un in Pyongyang for talks") the packs' `stopw
 check lingua's answer: when one language's function words clearly dominate (at least
 STOP_MIN lowercase hits, STOP_RATIO times the runner-up), they win. Otherwise lingua
 decides: on real text it is more reliable than the packs' short stopword lists.
+
+Serbian in Latin letters, which lingua (its Serbian model is Cyrillic) calls Czech,
+Slovak or Polish, is told by đ and ć outnumbering the letters only those write.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ _ARABIC_ONLY = re.compile(r"[كية]")
 _SERBIAN = re.compile(r"[ђћџљњјЂЋЏЉЊЈ]")
 _UKRAINIAN = re.compile(r"[їєґіЇЄҐІ]")
 _RUSSIAN = re.compile(r"[ыэЫЭ]")
+#: Serbian in Latin letters: đ and ć against the letters only Czech, Slovak or Polish
+#: write (lingua's Serbian model is Cyrillic, so it answers cs/sk for Latin Serbian).
+_SERBIAN_LATIN = re.compile(r"[đćĐĆ]")
+_WEST_SLAVIC = re.compile(r"[ěřůýáéíúäľĺŕôóťďňłąęśźżĚŘŮÝÁÉÍÚÄĽĹŔÔÓŤĎŇŁĄĘŚŹŻ]")
 
 _DETECTORS: dict[tuple[str, ...], LanguageDetector] = {}
 _LOCK = threading.Lock()
@@ -169,7 +176,25 @@ def identify(text: str, candidates: Iterable[str] | None = None) -> str | None:
             return None
     pool = LATIN if script == "latin" else CYRILLIC
     codes = tuple(c for c in pool if c in allowed)
-    return _lingua(sample[:SAMPLE], codes)
+    found = _lingua(sample[:SAMPLE], codes)
+    serbian = script == "latin" and found in ("cs", "sk", "pl") and "sr" in allowed
+    if serbian and serbian_latin(sample[:SAMPLE]):
+        return "sr"
+    return found
+
+
+def serbian_latin(text: str) -> bool:
+    """Whether a Latin-script text is Serbian (or its Croatian/Bosnian neighbours): at
+    least two of đ ć and more than three times as many as the letters only Czech,
+    Slovak or Polish write (ě ř ů ý á ľ ł ą ś ż ...); or, with none of those letters,
+    Serbian function words clearly ahead of theirs."""
+    sr = len(_SERBIAN_LATIN.findall(text))
+    west = len(_WEST_SLAVIC.findall(text))
+    if sr >= 2 and sr > 3 * west:
+        return True
+    if west:
+        return False
+    return by_stopwords(text, ("sr", "cs", "sk", "pl")) == "sr"
 
 
 def guess(text: str) -> str:

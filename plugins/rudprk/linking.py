@@ -79,7 +79,9 @@ def _attribute_roles(a: Analysis) -> None:
 #: "【ソウル共同】", "[서울=연합뉴스]". Names inside it are where the story was filed.
 _DATELINE = re.compile(
     r"^[^\w\[【(（]{0,3}(?:[^\W\d][^,()\n]{0,40}?(?:,\s*[^,()\n]{0,30}?)?"
-    r"(?:\s*\([^)\n]{1,40}\))?\s*(?:--|[-–—])\s|[\[【(（][^\]】)）\n]{1,30}[\]】)）])"
+    r"(?:\s*\([^)\n]{1,40}\))?\s*(?:--|[-–—])\s|[\[【(（][^\]】)）\n]{1,30}[\]】)）]"
+    # "Moscú, 17 jun (EFE).- ", "Seul, 4 jun 2025 (Lusa) - "
+    r"|[^\W\d][^,()\n]{0,40}?,[^,()\n]{0,12}?\d[^,()\n]{0,20}?\([A-Z][\w ]{1,20}\)\.-?\s)"
 )
 #: Topic particles: a source at the head of a Japanese/Korean/Chinese sentence that ends
 #: in a reporting verb ("韓国国防省は、…と明らかにした", "국정원은 … 밝혔다").
@@ -101,6 +103,8 @@ def _attribution(a: Analysis) -> None:
     date_end = base + dateline.end() if dateline else -1
     cjk = bool(CJK_CHAR.search(text))
     for m in a.mentions:
+        if m.end <= date_end:
+            m.dateline = True  # where the story was filed: no venue
         media = m.kind == "org" and m.org_kind == "media"
         third = m.side == "other" and m.kind in ("country", "org", "place", "person")
         if not (media or third):
@@ -109,11 +113,26 @@ def _attribution(a: Analysis) -> None:
             m.attributed = True
             continue
         lo, hi = m.start - base, m.end - base
-        if third and (
-            (lo <= 2 and text[hi : hi + 2].strip()[:1] == ":")
-            or (hi >= len(text.rstrip()) - 1 and ":" in text[max(lo - 3, 0) : lo])
+        colon = text.find(":", hi)
+        if (
+            third
+            and (
+                (lo <= 2 and text[hi : hi + 2].strip()[:1] == ":")
+                # "South Korean intelligence: ..." (the source and its noun before the colon)
+                or (
+                    lo <= 2
+                    and 0 <= colon - hi <= 25
+                    and not any(
+                        o.side in SIDES and hi <= o.start - base < colon for o in a.mentions
+                    )
+                )
+                or (hi >= len(text.rstrip()) - 1 and ":" in text[max(lo - 3, 0) : lo])
+            )
         ):
             m.attributed = True
+            if lo <= 2 and 0 <= colon - hi <= 25:
+                # the source's own noun ("intelligence", "agency") is no cue of the news
+                a.cues = [c for c in a.cues if not (m.start <= c.start < base + colon)]
             continue
         if any(m.start - 50 <= s <= m.end + 30 for _, _, s, _e in attrs) or (
             cjk
@@ -277,10 +296,10 @@ def analyse(
 ) -> None:
     """Decide whether a sentence links the two sides and what it contributes."""
     ctx = ctx or Context(retro=status_retro)
+    _nationality_over_guess(a)  # before the roles take the side of the names next to them
     _attribute_roles(a)
     _attribution(a)
     _cited_sources(a)
-    _nationality_over_guess(a)
     _negation(a)
     _message_parties(a)
     invited = _invitation(a)
@@ -304,12 +323,25 @@ def analyse(
             a.why_not = "an invitation: the visit offered is no contact" if invited else "negated"
         return
     carried = False
+    # a sentence naming no party at all ("The leaders then signed a treaty") right after
+    # a linked one in the headline or lead goes on about the same parties: a completed
+    # signing, the outcome of the talks just reported
+    unnamed = (
+        not sides
+        and not third
+        and prev is not None
+        and prev.linked
+        and a.sentence.index - prev.sentence.index == 1
+        and a.sentence.region in (HEAD_REGION, LEAD_REGION)
+        and any(c.group == "agreement" for c in live)
+        and bool(markers(a, "signed"))
+    )
     if (
         len(sides) < 2
         and prev is not None
         and prev.linked
-        and prev.sentence.paragraph == a.sentence.paragraph
-        and sides
+        and (prev.sentence.paragraph == a.sentence.paragraph or unnamed)
+        and (sides or unnamed)
     ):
         for s in SIDES:
             if s not in sides:

@@ -95,6 +95,7 @@ class Mention:
     venue: str | None = None
     role: str | None = None
     attributed: bool = False
+    dateline: bool = False  # inside the dateline: where the story was filed
     message_party: bool = False
     guessed: bool = False  # found by given name + surname, not in the gazetteer
     cited: bool = False  # quoted as a source: names a side, gives no type

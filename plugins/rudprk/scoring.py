@@ -150,20 +150,22 @@ def _russian_speaker(a: Analysis, start: int, end: int) -> bool:
     reporting troops or arms is a source, not a stance."""
     text = a.sentence.text[start - a.sentence.start : end - a.sentence.start]
     after = 0 if CJK_CHAR.search(text) else 40  # in CJK the speaker comes first
-    return any(
-        m.side == "ru" and (start - 40 <= m.end <= start or end <= m.start <= end + after)
-        for m in a.mentions
-    )
+    before = [(start - m.end, m.side) for m in a.mentions if start - 40 <= m.end <= start]
+    after_ = [(m.start - end, m.side) for m in a.mentions if end <= m.start <= end + after]
+    # the speaker is the party named nearest before the remark word ("Pentagon
+    # spokesman said Russia..." is no Russian remark), else nearest after it
+    # ("spokesman for the Kremlin")
+    near = [x for x in before if x[1] is not None] or [x for x in after_ if x[1] is not None]
+    return bool(near) and min(near)[1] == "ru"
 
 
 def stance_only(linked: list[Analysis]) -> bool:
     """A spokesperson's remark, a briefing answer, a "sovereign right" comment (a
-    `[status] remark` word in a headline or lead sentence that links and names no third
-    party) with no contact word in any linked sentence: one side's stance on the other
-    side's doings (a missile test), not a contact."""
+    `[status] remark` word in a headline or lead sentence that links, the party named
+    nearest to it Russian) with no contact word in any linked sentence: one side's
+    stance on the other side's doings (a missile test), not a contact."""
     remark = any(
         a.sentence.region in (HEAD, LEAD)
-        and not any(m.side == "other" for m in a.mentions)
         and any(_russian_speaker(a, s, e) for tag, val, s, e in a.markers if val == "remark")
         for a in linked
     )

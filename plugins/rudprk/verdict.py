@@ -119,7 +119,7 @@ def event_date_of(
         mentions = dt.find(k, norm)
         weekdays = [m for m in a.markers if m[0] == "weekday"]
         rel = [m for m in a.markers if m[0] == "reldate"]
-        future = any(m[0] == "status" and m[1] == "announced" for m in a.markers)
+        future = _future_tense(a, (weekdays + rel)[0][2] if weekdays + rel else None)
         wd = weekdays[0][1] if weekdays else None
         for m in mentions:
             if m.kind == "monthyear":
@@ -134,6 +134,22 @@ def event_date_of(
                 if got is not None:
                     return got, f"«{a.sentence.text[:80]}» relative to {ref}"
     return None, "no resolvable date in the contact sentences"
+
+
+def _future_tense(a: Analysis, at: int | None) -> bool:
+    """Whether a sentence speaks of the future: an announced word, and when it also has a
+    past-event word ("took off on Wednesday and is scheduled to..."), the one nearest the
+    day named decides."""
+    tensed: list[tuple[int, bool]] = [
+        (abs(int(m[2]) - at) if at is not None else 0, m[1] == "announced")
+        for m in a.markers
+        if m[0] == "status" and m[1] in ("announced", "reported")
+    ]
+    if not any(f for _d, f in tensed):
+        return False
+    if at is None or all(f for _d, f in tensed):
+        return True
+    return bool(min(tensed)[1])
 
 
 #: Primary types that never carry a direction (taxonomy convention 7): shipments,
@@ -206,7 +222,7 @@ def direction_of(
         cues = [c for c in a.cues if not c.negated and (c.group in _VISIT_CUES or not visit)]
         for m in a.mentions:
             venue = m.venue if m.kind == "org" else (m.side if m.is_name else None)
-            if venue not in ("ru", "kp", "other") or m.attributed:
+            if venue not in ("ru", "kp", "other") or m.attributed or m.dateline:
                 continue
             before = norm.text[max(0, m.nstart - 24) : m.nstart]
             after = norm.text[m.nend : m.nend + 12]
