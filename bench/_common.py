@@ -231,11 +231,13 @@ def _phases(warm: int) -> list[str]:
 
 
 class StageClock:
-    """CPU seconds of the store, counted in the threads it runs in (`time.thread_time`);
-    parsing is the parser worker processes' CPU; what is left of the poller's own CPU is
-    HTTP, the event loop and the hand-offs between them."""
+    """CPU seconds of parsing and of the store, counted in the threads they run in
+    (`time.thread_time`); with `[fetch] parse_workers`, parsing is the worker processes'
+    CPU instead; what is left of the poller's own CPU is HTTP, the event loop and the
+    hand-offs between them."""
 
     STAGES: ClassVar[dict[str, list[tuple[str, str]]]] = {
+        "parse": [("monitor.service.pipeline", "parse_feed")],
         "store": [
             ("monitor.store.items.ItemsStore", "store_entries"),
             ("monitor.store.feeds.FeedsStore", "record_poll"),
@@ -252,8 +254,12 @@ class StageClock:
         self._lock = threading.Lock()
         for stage, targets in self.STAGES.items():
             for dotted, name in targets:
-                module, _, cls = dotted.rpartition(".")
-                owner = getattr(importlib.import_module(module), cls)
+                owner: Any
+                if dotted.startswith("monitor.store"):
+                    module, _, cls = dotted.rpartition(".")
+                    owner = getattr(importlib.import_module(module), cls)
+                else:
+                    owner = importlib.import_module(dotted)
                 setattr(owner, name, self._wrap(stage, getattr(owner, name)))
 
     def _wrap(self, stage: str, fn: Any) -> Any:
@@ -304,8 +310,10 @@ def poll_monitor(urls: Sequence[str], workdir: Path, concurrency: int, warm: int
                     "first_error": errors[0] if errors else None,
                 }
                 if clock is not None:
-                    stages = {"parse (worker processes)": kids, **clock.take()}
-                    stages["http, loop and hand-offs"] = max(0.0, own - stages["store"])
+                    stages = clock.take()
+                    stages["parse"] += kids  # worker processes, with parse_workers
+                    threads = stages["store"] + stages["parse"] - kids
+                    stages["http, loop and hand-offs"] = max(0.0, own - threads)
                     out[phase]["stages"] = stages
             out["items"] = runtime.store.item_count()
         return out

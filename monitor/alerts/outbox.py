@@ -46,6 +46,7 @@ from monitor.store.base import DeliveryRow, Store
 log = logging.getLogger("monitor.alerts.outbox")
 
 BATCH = 200
+RECENT = 60.0  # seconds a settled delivery is remembered for the health check
 #: Most delivery ids passed to the store as exclusions in one query.
 MAX_EXCLUDE = 20_000
 #: A send still running this long after its time-out is reported by `/healthz`.
@@ -79,6 +80,9 @@ class Deliverer:
         self._paused: dict[str, datetime] = {}
         #: delivery id -> (notifier, time.monotonic() when its send started)
         self.inflight: dict[int, tuple[str, float]] = {}
+        #: Deliveries settled in the last RECENT seconds (id -> when, monotonic): a
+        #: reader of the store may still see them "sending" from before they settled.
+        self.recent: dict[int, float] = {}
 
     async def run_once(self, *, flush_digests: bool = False) -> DeliveryReport:
         """Send every delivery due now: immediate ones alone, digest ones grouped per
@@ -207,8 +211,19 @@ class Deliverer:
             await asyncio.to_thread(self.store.mark_sending, ids)
             await self._attempt(notifier, batch, report)
         finally:
+            settled = time.monotonic()
             for i in ids:
                 self.inflight.pop(i, None)
+                self.recent[i] = settled
+            if len(self.recent) > 1000:
+                self.recent = {i: t for i, t in self.recent.items() if settled - t < RECENT}
+
+    def accounted_for(self) -> set[int]:
+        """Deliveries in flight now or settled in the last RECENT seconds: a "sending"
+        row among them is a send in progress (or a snapshot older than its end), not an
+        orphan left by a crash."""
+        now = time.monotonic()
+        return set(self.inflight) | {i for i, t in self.recent.items() if now - t < RECENT}
 
     async def _attempt(
         self, notifier: Notifier, batch: list[DeliveryRow], report: DeliveryReport

@@ -115,7 +115,7 @@ class ClusterNode:
             async with advisory_lock(self.store.engine, START_LOCK_KEY):
                 await ensure_queue_schema(self.app, self.store.engine)
                 await self.sync()
-            self.app.perform_import_paths()  # type: ignore[no-untyped-call]
+            self.app.perform_import_paths()  # type: ignore[no-untyped-call]  # procrastinate leaves it unannotated
             self.worker = Worker(
                 app=self.app,
                 queues=[QUEUE],
@@ -132,7 +132,7 @@ class ClusterNode:
                 stalled_worker_timeout=cluster.stall_timeout,
             )
             worker_task = asyncio.create_task(
-                self.worker.run(),  # type: ignore[no-untyped-call]
+                self.worker.run(),  # type: ignore[no-untyped-call]  # procrastinate leaves it unannotated
                 name="procrastinate worker",
             )
             while self.worker.worker_id is None and not worker_task.done():
@@ -181,7 +181,7 @@ class ClusterNode:
             self.config.daemon.drain_timeout,
             extra={"phase": "stop"},
         )
-        self.worker.stop()  # type: ignore[no-untyped-call]
+        self.worker.stop()  # type: ignore[no-untyped-call]  # procrastinate leaves it unannotated
         try:
             await worker_task
         except Exception:

@@ -30,17 +30,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
+import charset_normalizer  # the detector feedparser itself can use
 import feedparser
 
 from monitor.errors import MonitorError
 from monitor.ingest.fetch import looks_like_html, media_type
 from monitor.ingest.identity import canonical_url, entry_key, is_web_url
 from monitor.ingest.textclean import html_to_text
-
-try:  # the detector feedparser itself can use; installed with the project's dependencies
-    import charset_normalizer
-except ImportError:  # pragma: no cover - without it, undeclared legacy encodings stay cp1252
-    charset_normalizer = None  # type: ignore[assignment]
 
 log = logging.getLogger("monitor.ingest.parse")
 
@@ -448,9 +444,7 @@ def _decodes(body: bytes, encoding: str) -> bool:
 def _detect(body: bytes) -> str | None:
     """The legacy encoding of a body that is not UTF-8: Windows-1252 while the text reads
     as plausible Western text in it, else what charset-normalizer finds (None when it
-    finds nothing better, or is not installed)."""
-    if charset_normalizer is None:
-        return None
+    finds nothing better)."""
     sample = body[:_DETECT_SAMPLE]
     try:
         western = charset_normalizer.from_bytes(

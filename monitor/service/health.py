@@ -195,7 +195,7 @@ async def pipeline_checks(
         else f"{waiting} items wait to be processed (more than {limits.max_backlog})"
     )
     problems = []
-    inflight = set(getattr(deliverer, "inflight", {}) or {}) if deliverer is not None else set()
+    inflight = deliverer.accounted_for() if deliverer is not None else set()
     orphans = [(i, n) for i, n in sending if i not in inflight] if deliverer is not None else []
     if orphans:
         notifiers = sorted({n for _, n in orphans})
