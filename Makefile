@@ -23,14 +23,14 @@ run: $(VENV)/.installed
 	$(BIN)/monitor run -c $(CONFIG)
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check monitor plugins tests bench examples
-	$(BIN)/ruff format --check monitor plugins tests bench examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check monitor plugins tests bench examples
-	$(BIN)/ruff format --check monitor plugins tests bench examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

@@ -57,13 +57,22 @@ def started_host(path: str | None) -> tuple[Config, PluginHost]:
     return config, host
 
 
-def config_or_exit(path: str) -> Config:
+def config_or_exit(path: str, *, secrets: bool = True) -> Config:
     """Load the config, or print every problem and exit 1."""
+    config = config_or_report(path, secrets=secrets)
+    if config is None:
+        raise SystemExit(1)
+    return config
+
+
+def config_or_report(path: str, *, secrets: bool = True) -> Config | None:
+    """The config, or None once every problem is printed. `secrets=False` for commands
+    that only read the store: an unset `${NAME}` is then no problem."""
     try:
-        return load_config(path)
+        return load_config(path, secrets=secrets)
     except ConfigError as exc:
         fail(str(exc))
-        raise SystemExit(1) from exc
+        return None
 
 
 def fail(message: str) -> None:

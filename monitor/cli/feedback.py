@@ -13,9 +13,8 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from monitor.cli.common import add_config_option, fail
-from monitor.config import Config, load_config
-from monitor.errors import ConfigError, StoreError
+from monitor.cli.common import add_config_option, config_or_report, fail
+from monitor.errors import StoreError
 from monitor.store import SqlStore, open_store
 from monitor.taxonomy import CONTACT_TYPES
 from monitor.textsafe import inert
@@ -97,7 +96,7 @@ def handle_list(args: argparse.Namespace) -> int:
 def handle_export(args: argparse.Namespace) -> int:
     from monitor.web.feedback import corpus_lines
 
-    config = _config(args.config)
+    config = config_or_report(args.config, secrets=False)
     if config is None:
         return 1
     store = _store(args.config)
@@ -117,16 +116,8 @@ def handle_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(path: str) -> Config | None:
-    try:
-        return load_config(path, secrets=False)
-    except ConfigError as exc:
-        fail(str(exc))
-        return None
-
-
 def _store(path: str, *, readonly: bool = True) -> SqlStore | None:
-    config = _config(path)
+    config = config_or_report(path, secrets=False)
     if config is None:
         return None
     try:

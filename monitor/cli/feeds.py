@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from monitor.cli.common import add_config_option, fail
-from monitor.config import Config, load_config
+from monitor.cli.common import add_config_option, config_or_report, fail
+from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.textsafe import inert
 
@@ -40,18 +40,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     exp.set_defaults(handler=handle_export)
 
 
-def _config(path: str) -> Config | None:
-    try:
-        return load_config(path, secrets=False)
-    except ConfigError as exc:
-        fail(str(exc))
-        return None
-
-
 def handle_import(args: argparse.Namespace) -> int:
     from monitor.web.opml import OPMLError, feeds_toml, new_feeds, read_opml
 
-    config = _config(args.config)
+    config = config_or_report(args.config, secrets=False)
     if config is None:
         return 1
     try:
@@ -96,7 +88,7 @@ def handle_import(args: argparse.Namespace) -> int:
 def handle_export(args: argparse.Namespace) -> int:
     from monitor.web.opml import write_opml
 
-    config = _config(args.config)
+    config = config_or_report(args.config, secrets=False)
     if config is None:
         return 1
     data = write_opml(config.feeds)

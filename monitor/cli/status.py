@@ -12,9 +12,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.cli.common import add_config_option, fail
-from monitor.config import Config, load_config
-from monitor.errors import ConfigError, StoreError
+from monitor.cli.common import add_config_option, config_or_exit, fail
+from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.service.lock import database_path, holder, lock_path
 from monitor.store import Store, open_store
 from monitor.textsafe import inert
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    config = _config(args.config)
+    config = config_or_exit(args.config, secrets=False)
     if args.retry_dead is not None or args.retry_failed is not None:
         return _retry(config, args.retry_dead, args.retry_failed)
     daemon = _daemon(config)
@@ -63,14 +63,6 @@ def handle(args: argparse.Namespace) -> int:
     doc["store"] = {"url": _where(config), "readable": store is not None, "note": note}
     print(json.dumps(doc, indent=2, default=str) if args.json else render(doc))
     return 0
-
-
-def _config(path: str) -> Config:
-    try:
-        return load_config(path, secrets=False)
-    except ConfigError as exc:
-        fail(str(exc))
-        raise SystemExit(1) from exc
 
 
 def _retry(config: Config, dead: list[int] | None, failed: list[int] | None) -> int:

@@ -21,20 +21,5 @@ import sys
 # Under pytest, pytest is already imported; elsewhere (a benchmark importing
 # monitor.testing.feedserver) the fixtures are not needed and pytest is not imported.
 if "pytest" in sys.modules:
-    from monitor.testing.fixtures import (
-        feed_server,
-        make_item,
-        notifier_capture,
-        register_plugin,
-        run_seeds,
-        webhook_receiver,
-    )
-
-    __all__ = [
-        "feed_server",
-        "make_item",
-        "notifier_capture",
-        "register_plugin",
-        "run_seeds",
-        "webhook_receiver",
-    ]
+    from monitor.testing.fixtures import *  # noqa: F403 - the fixtures pytest11 loads
+    from monitor.testing.fixtures import __all__ as __all__
