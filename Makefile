@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/monitor.toml
 
-.PHONY: run test lint clean
+.PHONY: run test lint forms clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# after editing a language pack's words: their inflected forms, from simplemma
+forms: $(VENV)/.installed-test
+	$(BIN)/python -m monitor.plugins.rudprk.build_forms
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -34,6 +34,8 @@ from monitor.taxonomy import (
 )
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
+#: The route of a config without `[[routes]]`: every relevant item, to every notifier.
+DEFAULT_ROUTE = "default"
 #: Languages the built-in classifier has packs for (zh covers Simplified and Traditional).
 DEFAULT_LANGUAGES = (
     "en",
@@ -215,12 +217,7 @@ class RouteConfig(_Section):
     @field_validator("types")
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = [t for t in value if t not in CONTACT_TYPES]
-        if unknown:
-            raise ValueError(
-                f"unknown contact type(s) {unknown}; expected some of {list(CONTACT_TYPES)}"
-            )
-        return value
+        return known_types(value)
 
     @field_validator("timezone")
     @classmethod
@@ -251,6 +248,42 @@ class RouteConfig(_Section):
         if self.schedule and (problem := schedule_problem(self.schedule, self.timezone)):
             raise ValueError(f"schedule: {problem}")
         return self
+
+
+class InhibitConfig(_Section):
+    """An inhibition rule: on a story that already has an alert of a source type on a
+    route, later alerts there whose types are all target types are recorded, not sent
+    (a summit's delegations and visits add nothing once the summit alerted)."""
+
+    source_types: list[str] = Field(min_length=1)
+    target_types: list[str] = Field(min_length=1)
+    #: Only on these routes; empty: on every route.
+    routes: list[str] = []
+
+    @field_validator("source_types", "target_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        return known_types(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> InhibitConfig:
+        both = sorted(set(self.source_types) & set(self.target_types))
+        if both:
+            raise ValueError(
+                f"type(s) {both} are both source and target: an alert of a source type "
+                "is never inhibited, so the rule would never apply to them"
+            )
+        return self
+
+
+def known_types(value: list[str]) -> list[str]:
+    """`value` when every entry is a contact type label of the taxonomy."""
+    unknown = [t for t in value if t not in CONTACT_TYPES]
+    if unknown:
+        raise ValueError(
+            f"unknown contact type(s) {unknown}; expected some of {list(CONTACT_TYPES)}"
+        )
+    return value
 
 
 class ClassifierConfig(_Section):
@@ -308,6 +341,14 @@ class DaemonConfig(_Section):
     failing_after: Duration = 24 * 3600.0
 
 
+class HealthConfig(_Section):
+    """Feed health as alerts: a feed failing longer than `daemon.failing_after` alerts
+    these notifiers once, through the outbox, and once more when it is polled again."""
+
+    #: Names from `[notifiers.*]`; empty: feed health is only shown, never alerted.
+    notifiers: list[str] = []
+
+
 class WebConfig(_Section):
     """The web UI: served by the daemon on `daemon.http`, and by `monitor web`."""
 
@@ -317,6 +358,8 @@ class WebConfig(_Section):
     bind: str | None = None
     #: Actions (retry, silence, feedback) need this token; unset, the UI is read-only.
     token: str | None = Field(None, repr=False)
+    #: The Slack app's signing secret: POST /slack/actions verifies clicks with it.
+    slack_signing_secret: str | None = Field(None, repr=False)
 
 
 class ClusterConfig(_Section):
@@ -362,6 +405,7 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     fetch: FetchConfig = FetchConfig()
     daemon: DaemonConfig = DaemonConfig()
+    health: HealthConfig = HealthConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     plugins: PluginsConfig = PluginsConfig()
     stories: StoriesConfig = StoriesConfig()
@@ -373,12 +417,13 @@ class Config(_Section):
     feeds: list[FeedConfig] = []
     notifiers: dict[str, NotifierConfig] = {"console": NotifierConfig(kind="console")}
     routes: list[RouteConfig] = []
+    inhibit: list[InhibitConfig] = []
 
     def effective_routes(self) -> list[RouteConfig]:
         """The configured routes, or the default: every relevant item, now, to every notifier."""
         if self.routes:
             return list(self.routes)
-        return [RouteConfig(name="default", notifiers=sorted(self.notifiers))]
+        return [RouteConfig(name=DEFAULT_ROUTE, notifiers=sorted(self.notifiers))]
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -477,6 +522,32 @@ def _cross_check(data: dict[str, Any]) -> list[str]:
         for j, name in enumerate(route.get("feeds") or []):
             if isinstance(name, str) and name not in seen:
                 problems.append(f"routes[{i}].feeds[{j}]: no feed named {name!r}")
+    health = data.get("health")
+    raw_health = health.get("notifiers") if isinstance(health, dict) else None
+    for j, name in enumerate(raw_health if isinstance(raw_health, list) else []):
+        if isinstance(name, str) and name not in notifier_names:
+            problems.append(
+                f"health.notifiers[{j}]: no notifier named {name!r}; "
+                f"expected one of {sorted(notifier_names)}"
+            )
+    route_names = [r["name"] for r in routes if isinstance(r, dict) and "name" in r]
+    problems += _named_routes_exist(data.get("inhibit"), route_names or [DEFAULT_ROUTE])
+    return problems
+
+
+def _named_routes_exist(raw: Any, route_names: list[Any]) -> list[str]:
+    """Every `inhibit[N].routes` entry names a route (the default one without routes)."""
+    rules: list[Any] = raw if isinstance(raw, list) else []
+    problems = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not isinstance(rule.get("routes"), list):
+            continue
+        for j, name in enumerate(rule["routes"]):
+            if isinstance(name, str) and name not in route_names:
+                problems.append(
+                    f"inhibit[{i}].routes[{j}]: no route named {name!r}; "
+                    f"expected one of {sorted(str(n) for n in route_names)}"
+                )
     return problems
 
 

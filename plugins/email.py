@@ -141,11 +141,15 @@ class EmailNotifier:
         return msg
 
     def alert_message(self, alert: Alert) -> EmailMessage:
-        """One alert: "[monitor] summit: Putin and Kim …", replies as "Re: …"."""
+        """One alert: "[monitor] summit: Putin and Kim …", replies as "Re: …"; a feed's
+        health: "[monitor] Feed TASS is down: failing for 1 d 2 h"."""
         v = view(alert)
         prefix = header_text(self.options.subject_prefix, 40)
-        topic = type_label(v.types[0][0]) if v.types else "contact"
-        subject = f"{prefix} {topic}: {header_text(v.headline)}".strip()
+        if v.is_feed_health:
+            subject = f"{prefix} {header_text(v.headline)}".strip()
+        else:
+            topic = type_label(v.types[0][0]) if v.types else "contact"
+            subject = f"{prefix} {topic}: {header_text(v.headline)}".strip()
         if alert.kind != "new" and _is_msgid(alert.thread_ref):
             subject = f"Re: {subject}"
         msg = self._envelope(subject, alert.thread_ref if alert.kind != "new" else None)

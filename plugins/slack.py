@@ -37,6 +37,7 @@ from monitor.notify.render import (
     type_label,
     view,
 )
+from monitor.web.slack_blocks import feedback_block
 
 # Slack's limits (api.slack.com/reference/block-kit).
 MAX_BLOCKS = 50
@@ -84,6 +85,9 @@ class SlackOptions(BaseModel):
     username: str | None = None
     icon_emoji: str | None = None
     timeout: Timeout = 10.0
+    #: Add "Not relevant" / "Wrong type…" controls to alerts (a Slack app with
+    #: interactivity pointing at the daemon's /slack/actions; docs/notifiers.md).
+    interactive: bool = False
 
     @field_validator("webhook_url")
     @classmethod
@@ -200,7 +204,10 @@ class SlackNotifier:
 
     def _send_one(self, alert: Alert) -> Delivery:
         v = view(alert)
-        message = followup_message(v) if v.kind == "followup" else alert_message(v)
+        if v.kind == "followup":
+            message = followup_message(v)
+        else:
+            message = alert_message(v, alert.item.id if self.options.interactive else None)
         thread = alert.thread_ref if self.threads and v.kind != "new" else None
         if thread:
             message["thread_ts"] = thread
@@ -313,8 +320,9 @@ def _headline(v: AlertView) -> str:
     return f"*{link(v.url, esc(v.headline, HEADLINE_LIMIT))}*"
 
 
-def alert_message(v: AlertView) -> dict[str, Any]:
-    """A new or updated story: linked headline, details, strongest evidence, source."""
+def alert_message(v: AlertView, feedback_ref: str | None = None) -> dict[str, Any]:
+    """A new or updated story: linked headline, details, strongest evidence, source;
+    with `feedback_ref` (the item's key), the feedback controls below them."""
     blocks: list[dict[str, Any]] = [_section(f"*{v.kind_label}:* {_headline(v)}")]
     details = [
         f"*{label}:* {esc(value, VALUE_LIMIT)}" for label, value in v.details() if label != "Source"
@@ -324,7 +332,10 @@ def alert_message(v: AlertView) -> dict[str, Any]:
     if v.quote:
         quote = esc(v.quote.text, QUOTE_LIMIT)
         blocks.append(_section(f"> {quote}\n_evidence for {type_label(v.quote.type)}_"))
-    blocks.append(_context(esc(v.source_text, VALUE_LIMIT), f"story {v.story_id}"))
+    story = f"story {v.story_id}" if v.story_id else ""  # a feed-health alert has none
+    blocks.append(_context(esc(v.source_text, VALUE_LIMIT), story))
+    if feedback_ref and not v.is_feed_health and (controls := feedback_block(feedback_ref)):
+        blocks.append(controls)
     text = f"{v.kind_label}: {esc(v.headline, HEADLINE_LIMIT)}"
     if v.kind == "update" and v.new_types:
         text += f" (now also {esc(v.new_types_text, VALUE_LIMIT)})"

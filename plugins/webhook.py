@@ -3,9 +3,15 @@
 Payload (version 1; fields are only ever added within a version):
 
     {"version": 1, "digest": false, "timestamp": 1718790000,
-     "alerts": [{"id", "story_id", "route", "kind", "title", "url", "feed", "language",
-                 "published", "created", "sources", "thread_ref",
-                 "classification": <Classification.to_contract(item id)>}]}
+     "alerts": [{"id", "story_id", "route", "kind", "title", "url", "feed", "feed_title",
+                 "language", "published", "created", "sources", "thread_ref",
+                 "classification": <Classification.to_contract(item id)>,
+                 "feed_health": {...}  # kinds "feed_down" and "feed_recovered" only
+                 }]}
+
+`feed` is the feed's config name, `feed_title` its configured title (null without one).
+A feed-health alert has story_id 0, the feed's URL as `url`, the headline as `title`, an
+empty classification, and `feed_health`: feed, url, since, at, failures, error, summary.
 
 With a `secret`, the request carries `X-Monitor-Signature: sha256=<hex HMAC-SHA256 of
 the raw body>` and `X-Monitor-Timestamp` (equal to the body's `timestamp`, which the
@@ -33,7 +39,8 @@ from monitor.errors import DeliveryError
 from monitor.hookspecs import NotifierFactory, hookimpl
 from monitor.models import Alert, Delivery
 from monitor.notify import RedactFilter, parse_options, retry_after, scrub, url_secrets
-from monitor.notify.render import clean_line
+from monitor.notify.feedhealth import LABELS as FEED_LABELS
+from monitor.notify.render import clean_line, feed_titles
 
 PAYLOAD_VERSION = 1
 SIGNATURE_HEADER = "X-Monitor-Signature"
@@ -82,7 +89,7 @@ class WebhookOptions(BaseModel):
 def alert_json(alert: Alert) -> dict[str, Any]:
     """One alert in payload version 1."""
     item = alert.item
-    return {
+    out: dict[str, Any] = {
         "id": alert.id,
         "story_id": alert.story_id,
         "route": alert.route,
@@ -90,6 +97,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "title": item.title,
         "url": item.url,
         "feed": item.feed,
+        "feed_title": feed_titles(alert).get(item.feed or ""),
         "language": item.language,
         "published": item.published.isoformat() if item.published else None,
         "created": alert.created.isoformat(),
@@ -97,6 +105,10 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "thread_ref": alert.thread_ref,
         "classification": alert.classification.to_contract(item.id),
     }
+    health = item.meta.get("feed_health")
+    if alert.kind in FEED_LABELS and isinstance(health, Mapping):
+        out["feed_health"] = {k: v for k, v in health.items() if isinstance(k, str)}
+    return out
 
 
 def payload(alerts: Sequence[Alert], *, digest: bool, timestamp: int) -> dict[str, Any]:

@@ -384,7 +384,9 @@ def test_three_nodes_one_killed_mid_delivery(
         assert extra == 0 or (feed in interrupted and extra == 1), (feed, extra)
     repeated = {f for f in recorded if requests[f] > len(recorded[f])}
     total = sum(requests.values())
-    assert total >= FEEDS * 5, total
+    # enough polls for the checks above to mean something: a floor of the scenario's
+    # size with a wide margin, not a speed (a loaded machine runs fewer cycles)
+    assert total >= FEEDS * 3, total
 
     # --- exactly one alert per (story, route), at most the in-flight one twice ---------
     with engine.connect() as conn:

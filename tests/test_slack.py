@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,9 @@ from monitor.plugins.slack import (
     SlackNotifier,
     alert_message,
 )
+from monitor.taxonomy import CONTACT_TYPES
 from monitor.testing.slackserver import SlackServer, validate
+from monitor.web.slack_blocks import NOT_RELEVANT, WRONG_TYPE
 
 
 @pytest.fixture
@@ -262,3 +265,87 @@ def test_test_server_flags_what_slack_would_refuse() -> None:
     assert validate({"blocks": [{"type": "divider"}] * 51})[0] == "invalid_blocks"
     message = alert_message(view(sample_alert()))
     assert validate(message) == (None, [])
+
+
+def test_interactive_alerts_carry_feedback_controls_slack_accepts(server: SlackServer) -> None:
+    options = {"token": server.token, "channel": server.channel, "api_url": server.api_url}
+    n = SlackNotifier("i", {**options, "interactive": True})
+    try:
+        first = n.send([sample_alert()])
+        n.send([sample_alert("update", thread_ref=first.external_id, alert_id=2)])
+        n.send([sample_alert("followup", thread_ref=first.external_id, alert_id=3)])
+        n.send(sample_alerts(5), digest=True)
+    finally:
+        n.close()
+    assert server.rejected == [] and server.mentions == []
+    new, update, followup, digest = (m.payload["blocks"] for m in server.messages)
+    for key, blocks in (("sample-1", new), ("sample-2", update)):
+        actions = blocks[-1]
+        assert actions["type"] == "actions" and actions["block_id"] == f"monitor_feedback:{key}"
+        button, select = actions["elements"]
+        assert button == {
+            "type": "button",
+            "action_id": NOT_RELEVANT,
+            "text": {"type": "plain_text", "text": "Not relevant"},
+            "value": key,
+        }
+        assert select["type"] == "static_select" and select["action_id"] == WRONG_TYPE
+        assert [o["value"] for o in select["options"]] == list(CONTACT_TYPES)
+        assert {"type": "plain_text", "text": "high-level visit"} in [
+            o["text"] for o in select["options"]
+        ]
+    assert "actions" not in [b["type"] for b in followup + digest]
+    plain = SlackNotifier("p", options)
+    try:
+        plain.send([sample_alert()])
+    finally:
+        plain.close()
+    assert "actions" not in [b["type"] for b in server.messages[-1].payload["blocks"]]
+
+
+def test_feedback_controls_stay_within_slacks_limits_for_long_item_keys() -> None:
+    v = view(sample_alert())
+    for key, kinds in (
+        ("k" * 238, ["button", "static_select"]),  # "monitor_feedback:" + key: 255
+        ("k" * 239, ["button"]),  # no room in a block_id: the button only
+        ("k" * 2000, ["button"]),
+        ("k" * 2001, []),  # no room in a button's value: no controls
+    ):
+        message = alert_message(v, key)
+        assert validate(message) == (None, []), len(key)
+        actions = [b for b in message["blocks"] if b["type"] == "actions"]
+        assert [e["type"] for b in actions for e in b["elements"]] == kinds, len(key)
+
+
+def test_test_server_flags_actions_blocks_slack_would_refuse() -> None:
+    def problems(*elements: dict[str, Any], **block: Any) -> list[str]:
+        actions = {"type": "actions", "elements": list(elements), **block}
+        error, found = validate({"text": "x", "blocks": [actions]})
+        assert (error == "invalid_blocks") == bool(found)
+        return found
+
+    def button(action_id: str = "a", text: str = "Go", **kw: Any) -> dict[str, Any]:
+        return {"type": "button", "action_id": action_id,
+                "text": {"type": "plain_text", "text": text}, **kw}  # fmt: skip
+
+    def select(n: int = 3, text: str = "t", value: str = "v") -> dict[str, Any]:
+        options = [
+            {"text": {"type": "plain_text", "text": text}, "value": f"{value}{i}"} for i in range(n)
+        ]
+        return {"type": "static_select", "action_id": "s", "options": options}
+
+    assert problems(button(value="x" * 2000), select(100, "t" * 75, "v" * 147)) == []
+    assert problems(button("a"), button("a"))  # action_id unique within the block
+    assert problems(button("a" * 256))
+    assert problems(button(text="t" * 76))
+    assert problems(button() | {"text": {"type": "mrkdwn", "text": "*Go*"}})  # plain_text only
+    assert problems(button(value="x" * 2001))
+    assert problems(select(101))
+    assert problems(select(text="t" * 76))
+    assert problems(select(value="v" * 150))  # "v" * 150 + index: over 150
+    assert problems()  # no elements
+    assert problems(button(), block_id="b" * 256)
+    assert validate({"text": "x", "blocks": [{"type": "divider", "block_id": "b"}] * 2}) == (
+        "invalid_blocks",
+        ["blocks[1]: duplicate block_id 'b'"],
+    )

@@ -71,7 +71,13 @@ class Session:
     shots: Path | None
 
     def open(self, path: str) -> None:
+        """Load `path` and wait until its document is complete: a look taken while the
+        previous page's nodes are being replaced fails ("Node ... does not belong to
+        the document")."""
         self.browser.get(self.app.url(path))
+        WebDriverWait(self.browser, 10).until(
+            lambda b: b.execute_script("return document.readyState") == "complete"
+        )
 
     def find(self, css: str) -> Any:
         return self.browser.find_element(By.CSS_SELECTOR, css)

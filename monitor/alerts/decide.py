@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.alerts.inhibit import apply_inhibitions
 from monitor.alerts.routes import due_at, route_matches
 from monitor.alerts.stories import alert_kind, find_story, route_kind
 from monitor.config import Config
@@ -31,7 +32,8 @@ def decide(
     config: Config,
     now: datetime,
 ) -> Decision:
-    """The story a relevant item joins (None: it starts one) and its alerts per route."""
+    """The story a relevant item joins (None: it starts one) and its alerts per route,
+    those an inhibition rule mutes recorded as "inhibited"."""
     threshold = config.classifier.type_threshold
     window = timedelta(seconds=config.stories.window)
     story = context.own or find_story(list(context.candidates), item, c, window, threshold, now)
@@ -56,4 +58,5 @@ def decide(
                 meta=meta,
             )
         )
-    return Decision(story, tuple(alerts))
+    reports = context.reports.get(story.id, ()) if story else ()
+    return Decision(story, apply_inhibitions(alerts, config.inhibit, reports, c, threshold))

@@ -95,16 +95,22 @@ def decision_summary(
     for route in config.effective_routes():
         alert = owed.get(route.name)
         if alert is not None:
-            silenced = alert.meta.get("silenced_by")
-            parts.append(
-                f"{route.name}=silenced(#{silenced})" if silenced else f"{route.name}={alert.kind}"
-            )
+            parts.append(f"{route.name}={owed_text(alert)}")
             continue
         reasons = route_reasons(route, item, c, threshold)
         if not reasons:
             reasons = ["story already alerted, nothing new"]
         parts.append(f"{route.name}=skip({'; '.join(reasons)})")
     return inert_line(f"{head} routes: {' '.join(parts)}")
+
+
+def owed_text(alert: NewAlert) -> str:
+    """What the trace says a route owes: the kind, or why it is recorded unsent."""
+    if alert.meta.get("silenced_by") is not None:
+        return f"silenced(#{alert.meta['silenced_by']})"
+    if alert.meta.get("inhibited_by") is not None:
+        return f"inhibited(inhibit[{alert.meta['inhibited_by']}] by #{alert.meta['source_alert']})"
+    return alert.kind
 
 
 def trace(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.alerts.inhibit import INHIBITED
 from monitor.models import Classification
 
 if TYPE_CHECKING:  # the store imports this module
@@ -82,9 +83,13 @@ def apply_silences(
     now: datetime,
 ) -> tuple[NewAlert, ...]:
     """`alerts` with each one a silence mutes turned into a recorded, undelivered
-    "silenced" alert (no notifiers; meta: silenced_by, silenced_kind, silence)."""
+    "silenced" alert (no notifiers; meta: silenced_by, silenced_kind, silence). An
+    alert an inhibition rule muted already stays as it is: it is not sent either."""
     out: list[NewAlert] = []
     for alert in alerts:
+        if alert.kind == INHIBITED:
+            out.append(alert)
+            continue
         found = next(
             (s for s in silences if matches(s, alert.route, story, c, type_threshold, now)),
             None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from monitor.models import Alert, Evidence
+from monitor.notify import feedhealth
 from monitor.taxonomy import CONTACT_TYPES, DEFAULT_TYPE_THRESHOLD
 
 ELLIPSIS = "…"
@@ -34,7 +35,12 @@ DIRECTION_LABELS: Mapping[str, str] = {
     "kp_to_ru": "DPRK → Russia",
     "third": "third country",
 }
-KIND_LABELS: Mapping[str, str] = {"new": "New", "update": "Update", "followup": "Follow-up"}
+KIND_LABELS: Mapping[str, str] = {
+    "new": "New",
+    "update": "Update",
+    "followup": "Follow-up",
+    **feedhealth.LABELS,
+}
 
 # Characters that could end a line or steer a terminal: C0/C1 controls and the Unicode
 # line/paragraph separators. Format characters (Cf) stay: scripts and emoji need them.
@@ -136,6 +142,13 @@ class AlertView:
     sources: tuple[str, ...]
     story_id: int
     thread_ref: str | None
+    #: Labelled lines that replace the contact details (a feed-health alert's).
+    notes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_feed_health(self) -> bool:
+        """A feed's health, not a contact: "feed down" or "feed recovered"."""
+        return self.kind in feedhealth.LABELS
 
     @property
     def kind_label(self) -> str:
@@ -177,6 +190,8 @@ class AlertView:
 
     def details(self) -> list[tuple[str, str]]:
         """Labelled lines every rich notifier shows, in order; empty ones left out."""
+        if self.notes:
+            return [(label, value) for label, value in self.notes if value]
         rows = [
             ("New types", self.new_types_text if self.kind == "update" else ""),
             ("Types", self.types_text),
@@ -191,8 +206,11 @@ class AlertView:
 
 def view(alert: Alert, threshold: float = DEFAULT_TYPE_THRESHOLD) -> AlertView:
     """Build the shared view of `alert`: reported types strongest first, the new ones of
-    an update (against `item.meta["previous_types"]`), and the strongest evidence."""
+    an update (against `item.meta["previous_types"]`), and the strongest evidence.
+    Feeds are named by their configured title where they have one (the store puts them
+    in `item.meta["feed_titles"]`); a feed-health alert gets its own labelled lines."""
     item, cls = alert.item, alert.classification
+    titles = feed_titles(alert)
     types = tuple(cls.reported_types(threshold).items())
     previous = item.meta.get("previous_types") or ()
     new_types = tuple(t for t, _ in types if t not in previous) if alert.kind == "update" else ()
@@ -200,7 +218,7 @@ def view(alert: Alert, threshold: float = DEFAULT_TYPE_THRESHOLD) -> AlertView:
         kind=alert.kind,
         headline=clean_line(item.title) or clean_line(item.summary)[:200] or "(untitled)",
         url=item.url if is_web_url(item.url) else None,
-        feed=clean_line(item.feed),
+        feed=clean_line(titles.get(item.feed or "") or item.feed),
         language=clean_line(cls.language or item.language),
         published=item.published,
         score=cls.score if math.isfinite(cls.score) else 0.0,
@@ -213,10 +231,29 @@ def view(alert: Alert, threshold: float = DEFAULT_TYPE_THRESHOLD) -> AlertView:
         direction=cls.direction,
         status=cls.status,
         quote=_strongest(cls.evidence, [t for t, _ in types]),
-        sources=tuple(s for s in map(clean_line, alert.sources) if s),
+        sources=tuple(s for s in (clean_line(titles.get(x) or x) for x in alert.sources) if s),
         story_id=alert.story_id,
         thread_ref=alert.thread_ref,
+        notes=_health_notes(alert, titles),
     )
+
+
+def feed_titles(alert: Alert) -> Mapping[str, str]:
+    """Feed name -> configured title, for the feeds of this alert that have one."""
+    found = alert.item.meta.get("feed_titles")
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str) and v}
+
+
+def _health_notes(alert: Alert, titles: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """A feed-health alert's lines, one clean line each; () for any other alert."""
+    details = alert.item.meta.get("feed_health")
+    if alert.kind not in feedhealth.LABELS or not isinstance(details, Mapping):
+        return ()
+    name = alert.item.feed or str(details.get("feed") or "")
+    rows = feedhealth.notes(alert.kind, name, titles.get(name), details)
+    return tuple((label, clean_line(value)) for label, value in rows)
 
 
 def _strongest(evidence: Sequence[Evidence], ranked: Sequence[str]) -> Quote | None:

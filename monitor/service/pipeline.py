@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts.decide import decide
+from monitor.alerts.feedhealth import owed as feed_health_alert
 from monitor.alerts.reasons import trace
 from monitor.alerts.silences import apply_silences
 from monitor.alerts.stories import event_window
@@ -140,13 +141,16 @@ class Pipeline:
     async def _feed_row(self, feed: FeedConfig) -> FeedRow:
         """The feed's stored state, from the cache when this pipeline wrote it last (the
         store stays the source of truth: any poll that changes more than the schedule
-        drops the cached row, and a reload builds a new pipeline)."""
+        drops the cached row, and a reload builds a new pipeline). A row missing, or
+        with another title than the config's (what alerts show), is synced first."""
         row = self._rows.get(feed.name)
         if row is not None:
             return row
         row = await asyncio.to_thread(self.store.feed, feed.name)
-        if row is None:
-            rows = await asyncio.to_thread(self.store.sync_feeds, [(feed.name, feed.url)])
+        if row is None or row.title != feed.title:
+            rows = await asyncio.to_thread(
+                self.store.sync_feeds, [(feed.name, feed.url)], {feed.name: feed.title}
+            )
             row = rows[feed.name]
         self._rows[feed.name] = row
         return row
@@ -163,7 +167,8 @@ class Pipeline:
         """A poll that changed nothing but the schedule (a 304, or the same content) is
         buffered and written with others; any other poll is written at once."""
         unchanged = (
-            record.error is None
+            record.feed_alert is None
+            and record.error is None
             and not record.new_items
             and record.moved_to is None
             and record.disable_reason is None
@@ -179,6 +184,7 @@ class Pipeline:
             last_success_at=record.started_at,
             consecutive_failures=0,
             failing_since=None,
+            down_since=None,
         )
         # validators unchanged: nothing to write for them (the store's batch path)
         self._unchanged.append((row.id, dataclasses.replace(record, etag=None, last_modified=None)))
@@ -224,6 +230,18 @@ class Pipeline:
             except ParseError as exc:
                 error = str(exc)
         next_poll = self._next_poll(feed, row, result, error, started)
+        feed_alert = feed_health_alert(
+            row,
+            error=error,
+            at=started,
+            failing_after=self.config.daemon.failing_after,
+            notifiers=self.config.health.notifiers,
+        )
+        if feed_alert is not None:
+            log.warning(
+                "feed %s: %s; alerting %s", feed.name, feed_alert.meta["summary"],
+                ", ".join(feed_alert.notifiers), extra={"feed": feed.name},
+            )  # fmt: skip
         record = PollRecord(
             started_at=started,
             duration=time.perf_counter() - t0,
@@ -238,6 +256,7 @@ class Pipeline:
             moved_to=result.moved_to,
             disable_reason=f"HTTP 410 Gone at {row.url}" if result.gone else None,
             next_poll_at=next_poll,
+            feed_alert=feed_alert,
         )
         await self._record(row, record)
         if result.moved_to:

@@ -76,6 +76,12 @@ def _close_all(notifiers: Iterable[Notifier]) -> None:
             log.exception("closing notifier %s", getattr(notifier, "name", "?"))
 
 
+def feed_rows(config: Config) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+    """What the store keeps of the configured feeds: (name, url) pairs, and each
+    feed's title (alerts name a feed by it)."""
+    return [(f.name, f.url) for f in config.feeds], {f.name: f.title for f in config.feeds}
+
+
 @dataclass
 class CycleReport:
     polls: list[PollOutcome] = field(default_factory=list)
@@ -152,7 +158,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
 
     async def __aenter__(self) -> Runtime:
         await self.fetcher.__aenter__()
-        self.store.sync_feeds((f.name, f.url) for f in self.config.feeds)
+        self.store.sync_feeds(*feed_rows(self.config))
         recovered = self.store.recover_inflight()
         if recovered:
             log.warning(
@@ -250,7 +256,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
             old_fetcher, self.fetcher = self.fetcher, fetcher
             await old_fetcher.__aexit__(None, None, None)
         await self.pipeline.flush_polls()
-        await asyncio.to_thread(self.store.sync_feeds, [(f.name, f.url) for f in new.feeds])
+        await asyncio.to_thread(self.store.sync_feeds, *feed_rows(new))
         pipeline_observers = list(self.pipeline.observers)
         delivery_observers = list(self.deliverer.observers)
         self.config = new

@@ -45,6 +45,25 @@ class FeedRow:
     last_error: str | None
     last_error_at: datetime | None
     items_seen: int
+    #: The configured title, as last synced (what alerts show instead of `name`).
+    title: str | None = None
+    #: The start of the failing streak a "feed down" alert was written for; None when
+    #: no such alert waits for its "feed recovered".
+    down_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAlert:
+    """A feed-health alert a poll owes (`monitor.alerts.feedhealth`): "feed_down" for
+    the failing streak that began at `since`, or "feed_recovered" when it ended. Written
+    with the poll's record, once per (feed, kind, streak), to `notifiers`."""
+
+    kind: str
+    since: datetime
+    notifiers: tuple[str, ...]
+    route: str
+    due_at: datetime
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +81,8 @@ class PollRecord:
     moved_to: str | None = None
     disable_reason: str | None = None
     next_poll_at: datetime | None = None
+    #: The feed-health alert this poll owes, written in the same transaction.
+    feed_alert: FeedAlert | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +116,17 @@ class StoryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertedReport:
+    """An alert a story already has on one route, with the contact types of the report
+    it was for: what inhibition rules look for (`monitor.alerts.inhibit`)."""
+
+    alert_id: int
+    route: str
+    kind: str
+    types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class StoryContext:
     """What the decision needs from the store, read in one go before it."""
 
@@ -106,6 +138,8 @@ class StoryContext:
     members: Mapping[int, frozenset[int]] = field(default_factory=dict)
     #: Story id -> routes that already sent that story's first ("new") alert.
     alerted: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: Story id -> the alerts it has on any route (inhibited ones left out), oldest first.
+    reports: Mapping[int, tuple[AlertedReport, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +175,11 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     # feeds
-    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> dict[str, FeedRow]: ...
+    def sync_feeds(
+        self,
+        feeds: Iterable[tuple[str, str]],
+        titles: Mapping[str, str | None] | None = None,
+    ) -> dict[str, FeedRow]: ...
     def feed(self, name: str) -> FeedRow | None: ...
     def feeds(self) -> list[FeedRow]: ...
     def record_poll(self, feed_id: int, poll: PollRecord) -> None: ...
@@ -196,6 +234,8 @@ class Store(Protocol):
         canonical_url: str | None,
         since: datetime,
         event_dates: tuple[date, date] | None,
+        *,
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
     ) -> StoryContext: ...
     def commit_classification(
         self,

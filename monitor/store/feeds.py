@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,22 +17,30 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from monitor.notify.feedhealth import FEED_DOWN
 from monitor.store import schema as t
 from monitor.store.base import (
+    FeedAlert,
     FeedRow,
     PollRecord,
 )
-from monitor.store.rows import feed_row
+from monitor.store.rows import feed_row, new_id
 
 
 class FeedsStore:
     engine: Engine
 
-    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> dict[str, FeedRow]:
+    def sync_feeds(
+        self,
+        feeds: Iterable[tuple[str, str]],
+        titles: Mapping[str, str | None] | None = None,
+    ) -> dict[str, FeedRow]:
         """Make sure each configured (name, url) has a row; a changed configured URL
-        resets the stored (possibly redirected) URL and validators. Processes syncing
-        at once (nodes starting together) insert each row once: INSERT ... ON CONFLICT
-        DO NOTHING, then compare."""
+        resets the stored (possibly redirected) URL and validators. `titles` (name ->
+        the configured title, None for none) are stored for the feeds they name; a feed
+        they do not name keeps its title. Processes syncing at once (nodes starting
+        together) insert each row once: INSERT ... ON CONFLICT DO NOTHING, then compare."""
+        titles = titles or {}
         with self.engine.begin() as conn:
             for name, url in feeds:
                 values = {"name": name, "configured_url": url, "url": url, "enabled": True,
@@ -40,6 +48,10 @@ class FeedsStore:
                 conn.execute(_insert_new(conn).values(**values).on_conflict_do_nothing(
                     index_elements=["name"]))  # fmt: skip
                 row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).one()
+                if name in titles and row.title != titles[name]:
+                    conn.execute(
+                        update(t.feeds).where(t.feeds.c.id == row.id).values(title=titles[name])
+                    )
                 if row.configured_url != url:
                     conn.execute(
                         update(t.feeds)
@@ -85,6 +97,7 @@ class FeedsStore:
                         last_success_at=bindparam("last_success_at"),
                         consecutive_failures=0,
                         failing_since=None,
+                        down_since=None,
                     ),
                     [
                         {"feed_id": f, "next_poll_at": p.next_poll_at,
@@ -102,7 +115,10 @@ class FeedsStore:
         values: dict[str, Any] = {"next_poll_at": poll.next_poll_at}
         if ok:
             values.update(
-                consecutive_failures=0, failing_since=None, last_success_at=poll.started_at
+                consecutive_failures=0,
+                failing_since=None,
+                down_since=None,
+                last_success_at=poll.started_at,
             )
             if poll.etag is not None or poll.last_modified is not None:
                 values.update(etag=poll.etag, last_modified=poll.last_modified)
@@ -119,6 +135,10 @@ class FeedsStore:
             values.update(enabled=False, disabled_reason=poll.disable_reason)
         if poll.new_items:
             values.update(items_seen=t.feeds.c.items_seen + poll.new_items)
+        if poll.feed_alert is not None:
+            write_feed_alert(conn, feed_id, poll.feed_alert, poll.started_at)
+            if poll.feed_alert.kind == FEED_DOWN:
+                values.update(down_since=poll.feed_alert.since)
         conn.execute(t.polls.insert().values(**_poll_row(feed_id, poll)))
         conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
 
@@ -138,10 +158,43 @@ class FeedsStore:
             return conn.execute(t.polls.delete().where(t.polls.c.started_at < before)).rowcount
 
 
+def write_feed_alert(conn: Connection, feed_id: int, alert: FeedAlert, now: datetime) -> None:
+    """The alert and one delivery per notifier: the outbox, in the poll's transaction.
+    Its key holds the feed, the kind and the streak, so a poll recorded twice (a
+    crash, a retry) writes it once."""
+    key = f"feed:{feed_id}:{alert.kind}:{alert.since.astimezone(UTC).isoformat()}"
+    if conn.execute(select(t.alerts.c.id).where(t.alerts.c.dedupe_key == key)).first():
+        return
+    alert_id = new_id(
+        conn.execute(
+            t.alerts.insert().values(
+                feed_id=feed_id,
+                route=alert.route,
+                kind=alert.kind,
+                dedupe_key=key,
+                created_at=now,
+                meta=alert.meta,
+            )
+        )
+    )
+    for notifier in alert.notifiers:
+        conn.execute(
+            t.deliveries.insert().values(
+                alert_id=alert_id,
+                notifier=notifier,
+                digest=False,
+                status="pending",
+                attempts=0,
+                next_attempt_at=alert.due_at,
+            )
+        )
+
+
 def _only_rescheduled(poll: PollRecord) -> bool:
     """A successful poll that changes nothing but the schedule (a 304, say)."""
     return (
-        poll.error is None
+        poll.feed_alert is None
+        and poll.error is None
         and poll.etag is None
         and poll.last_modified is None
         and poll.moved_to is None

@@ -6,9 +6,10 @@ A database whose version is newer than the code's is refused, never altered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Connection, DefaultClause, Table, func, inspect, select, text
+from sqlalchemy import Connection, DefaultClause, MetaData, Table, func, inspect, select, text
 
 from monitor.errors import SchemaTooNewError, StoreError
 from monitor.store import schema
@@ -60,7 +61,53 @@ def _cluster(conn: Connection) -> None:
     schema.cluster_nodes.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench, _cluster]
+def _feed_health(conn: Connection) -> None:
+    """Schema 5: alerts about a feed's health (feed_id; no story, no item), the feed
+    state that keeps them once per failure (down_since), and feeds' titles."""
+    _add_columns(conn, schema.feeds, ("title", "down_since"))
+    if conn.dialect.name == "sqlite":
+        if not _nullable(conn, schema.alerts, "story_id"):
+            _rebuild_sqlite(conn, schema.alerts)
+        return
+    conn.execute(
+        text(
+            "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS feed_id INTEGER "
+            "REFERENCES feeds (id) ON DELETE CASCADE"
+        )
+    )
+    conn.execute(text("ALTER TABLE alerts ALTER COLUMN story_id DROP NOT NULL"))
+    conn.execute(text("ALTER TABLE alerts ALTER COLUMN item_id DROP NOT NULL"))
+
+
+def _nullable(conn: Connection, table: Table, name: str) -> bool:
+    columns = {c["name"]: c for c in inspect(conn).get_columns(table.name)}
+    return bool(columns[name]["nullable"])
+
+
+def _rebuild_sqlite(conn: Connection, table: Table) -> None:
+    """SQLite's way to change a table's columns (it cannot drop a NOT NULL): create
+    the table as schema.py declares it under another name, copy the rows the old one
+    has, drop the old one and rename. Run with foreign keys off (`migrate` sees to
+    it), or dropping the old table would delete the rows referencing it."""
+    copy_md = MetaData()
+    for other in schema.metadata.sorted_tables:
+        if other is not table:
+            other.to_metadata(copy_md)
+    scratch = f"{table.name}_rebuild"
+    rebuilt = table.to_metadata(copy_md, name=scratch)
+    rebuilt.indexes.clear()  # their names are the old table's: made after the rename
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    columns = ", ".join(c.name for c in table.columns if c.name in have)
+    conn.execute(text(f"DROP TABLE IF EXISTS {scratch}"))
+    rebuilt.create(conn)
+    conn.execute(text(f"INSERT INTO {scratch} ({columns}) SELECT {columns} FROM {table.name}"))
+    conn.execute(text(f"DROP TABLE {table.name}"))
+    conn.execute(text(f"ALTER TABLE {scratch} RENAME TO {table.name}"))
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench, _cluster, _feed_health]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -104,14 +151,45 @@ def migrate(conn_factory: Callable[[], Connection], where: str) -> int:
             guard.rollback()
             _refuse_newer(found, where)
             for version in range(found, SCHEMA_VERSION):
-                with conn_factory() as conn, conn.begin():
+                with conn_factory() as conn, _foreign_keys_off(conn, where), conn.begin():
                     MIGRATIONS[version](conn)
+                    _check_foreign_keys(conn, where)
                     _set_version(conn, version + 1)
         finally:
             if shared:
                 guard.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
                 guard.commit()
     return found
+
+
+@contextmanager
+def _foreign_keys_off(conn: Connection, where: str) -> Iterator[None]:
+    """SQLite: foreign keys off while a migration runs (a table rebuilt must not
+    cascade into the tables referencing it), checked before commit, on again after.
+    The pragma only takes effect outside a transaction: it is verified, never assumed."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        conn.rollback()
+        raise StoreError(f"{where}: cannot turn foreign keys off to migrate; nothing changed")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+def _check_foreign_keys(conn: Connection, where: str) -> None:
+    """SQLite: a migration that left a dangling reference is rolled back."""
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise StoreError(f"{where}: a migration left broken references {broken[:5]}; rolled back")
 
 
 def _refuse_newer(found: int, where: str) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 from monitor.models import Alert, Classification
+from monitor.notify.feedhealth import as_alert
 from monitor.store import schema as t
 from monitor.store.base import (
     DeliveryRow,
@@ -78,6 +79,7 @@ class OutboxStore:
                 a.c.kind,
                 a.c.created_at,
                 a.c.item_id,
+                a.c.feed_id,
                 a.c.meta.label("alert_meta"),
             )
             .select_from(d.join(a, d.c.alert_id == a.c.id))
@@ -90,15 +92,20 @@ class OutboxStore:
             return [self._delivery(conn, r) for r in rows]
 
     def _delivery(self, conn: Connection, r: Any) -> DeliveryRow:
+        if r.item_id is None:
+            return self._feed_delivery(conn, r)
         found = conn.execute(
-            select(t.items, t.feeds.c.name.label("feed_name"))
+            select(
+                t.items,
+                t.feeds.c.name.label("feed_name"),
+                t.feeds.c.title.label("feed_title"),
+            )
             .select_from(t.items.outerjoin(t.feeds, t.items.c.feed_id == t.feeds.c.id))
             .where(t.items.c.id == r.item_id)
         ).one()
         item = item_row(found)
         meta = dict(item.meta)
         meta.update(r.alert_meta or {})
-        item = dataclasses.replace(item, meta=meta)
         crow = conn.execute(
             select(t.classifications).where(t.classifications.c.item_id == r.item_id)
         ).first()
@@ -112,16 +119,18 @@ class OutboxStore:
                 t.threads.c.notifier == r.notifier,
             )
         ).scalar()
-        sources = (
-            conn.execute(
-                select(t.feeds.c.name)
-                .select_from(t.item_sources.join(t.feeds, t.item_sources.c.feed_id == t.feeds.c.id))
-                .where(t.item_sources.c.item_id == r.item_id)
-                .order_by(t.item_sources.c.first_seen_at)
-            )
-            .scalars()
-            .all()
-        )
+        sources = conn.execute(
+            select(t.feeds.c.name, t.feeds.c.title)
+            .select_from(t.item_sources.join(t.feeds, t.item_sources.c.feed_id == t.feeds.c.id))
+            .where(t.item_sources.c.item_id == r.item_id)
+            .order_by(t.item_sources.c.first_seen_at)
+        ).all()
+        # what notifiers name the feeds by (`monitor.notify.render.feed_titles`)
+        titles = {name: title for name, title in sources if title}
+        if found.feed_name and found.feed_title:
+            titles[found.feed_name] = found.feed_title
+        meta["feed_titles"] = titles
+        item = dataclasses.replace(item, meta=meta)
         alert = Alert(
             id=r.alert_id,
             story_id=r.story_id,
@@ -131,16 +140,16 @@ class OutboxStore:
             classification=classification,
             created=r.created_at,
             thread_ref=thread,
-            sources=tuple(sources),
+            sources=tuple(name for name, _ in sources),
         )
-        return DeliveryRow(
-            id=r.delivery_id,
-            notifier=r.notifier,
-            digest=r.digest,
-            attempts=r.attempts,
-            status=r.status,
-            alert=alert,
-        )
+        return _row(r, alert)
+
+    @staticmethod
+    def _feed_delivery(conn: Connection, r: Any) -> DeliveryRow:
+        """A feed-health alert: the feed's current title, the rest as it was stored."""
+        title = conn.execute(select(t.feeds.c.title).where(t.feeds.c.id == r.feed_id)).scalar()
+        alert = as_alert(r.alert_id, r.kind, r.route, r.created_at, r.alert_meta or {}, title)
+        return _row(r, alert)
 
     def mark_sending(self, delivery_ids: Sequence[int]) -> None:
         with self.engine.begin() as conn:
@@ -260,27 +269,55 @@ class OutboxStore:
         )
 
     def _deliveries_where(self, cond: Any, limit: int) -> list[dict[str, Any]]:
-        d, a, i = t.deliveries, t.alerts, t.items
-        query = (
-            select(
-                d.c.id,
-                d.c.notifier,
-                d.c.status,
-                d.c.attempts,
-                d.c.last_error,
-                d.c.sent_at,
-                d.c.next_attempt_at,
-                a.c.route,
-                a.c.kind,
-                a.c.story_id,
-                a.c.created_at,
-                i.c.title,
-                i.c.url,
-            )
-            .select_from(d.join(a, d.c.alert_id == a.c.id).join(i, a.c.item_id == i.c.id))
-            .where(cond)
-            .order_by(d.c.id.desc())
-            .limit(limit)
+        return deliveries_where(self.engine, cond, limit)
+
+
+def deliveries_where(engine: Engine, cond: Any, limit: int, *extra: Any) -> list[dict[str, Any]]:
+    """Deliveries matching `cond`, newest first, with their alert and what it is about:
+    its item's title and URL, or for a feed-health alert its summary and the feed's URL."""
+    d, a, i = t.deliveries, t.alerts, t.items
+    query = (
+        select(
+            d.c.id,
+            d.c.notifier,
+            d.c.status,
+            d.c.attempts,
+            d.c.last_error,
+            d.c.sent_at,
+            d.c.next_attempt_at,
+            a.c.route,
+            a.c.kind,
+            a.c.story_id,
+            a.c.created_at,
+            i.c.title,
+            i.c.url,
+            *extra,
+            a.c.meta.label("alert_meta"),
         )
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        .select_from(d.join(a, d.c.alert_id == a.c.id).outerjoin(i, a.c.item_id == i.c.id))
+        .where(cond)
+        .order_by(d.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [_listed(dict(r._mapping)) for r in conn.execute(query)]
+
+
+def _listed(row: dict[str, Any]) -> dict[str, Any]:
+    """A listed delivery: a feed-health alert shows its summary where items show titles."""
+    meta = row.pop("alert_meta", None) or {}
+    if row["title"] is None and meta.get("summary"):
+        row["title"] = meta["summary"]
+        row["url"] = meta.get("url")
+    return row
+
+
+def _row(r: Any, alert: Alert) -> DeliveryRow:
+    return DeliveryRow(
+        id=r.delivery_id,
+        notifier=r.notifier,
+        digest=r.digest,
+        attempts=r.attempts,
+        status=r.status,
+        alert=alert,
+    )

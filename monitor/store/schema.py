@@ -88,6 +88,10 @@ feeds = Table(
     # (NULL: not scheduled, i.e. no longer configured or disabled in the config)
     Column("poll_interval", Float),
     Column("poll_jitter", Float),
+    # schema 5: the configured title (what alerts show), and the start of the failing
+    # streak a "feed down" alert was written for (NULL: none outstanding)
+    Column("title", Text),
+    Column("down_since", UTCDateTime),
 )
 
 polls = Table(
@@ -182,17 +186,20 @@ story_items = Table(
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
 )
 
+#: An alert is about a story's report (story_id, item_id) or, since schema 5, about a
+#: feed's health (feed_id; story_id and item_id NULL).
 alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE")),
     Column("route", String(200), nullable=False),
-    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE")),
     Column("kind", String(16), nullable=False),
     Column("dedupe_key", Text, nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("meta", Json, nullable=False, default=dict),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE")),
 )
 
 deliveries = Table(

@@ -16,9 +16,11 @@ from sqlalchemy import (
     update,
 )
 
+from monitor.alerts.inhibit import INHIBITED
 from monitor.models import Classification, Item
 from monitor.store import schema as t
 from monitor.store.base import (
+    AlertedReport,
     NewAlert,
     StoryContext,
     StoryRow,
@@ -57,11 +59,14 @@ class StoriesStore:
         canonical_url: str | None,
         since: datetime,
         event_dates: tuple[date, date] | None,
+        *,
+        type_threshold: float = DEFAULT_TYPE_THRESHOLD,
     ) -> StoryContext:
         """Everything deciding about one item needs, read together: the story it is
-        already in, else the candidates, and each one's items and alerted routes."""
+        already in, else the candidates, and each one's items, alerted routes and
+        alerts (with their reports' types, at `type_threshold`)."""
         with self.engine.connect() as conn:
-            return _context(conn, item_id, canonical_url, since, event_dates)
+            return _context(conn, item_id, canonical_url, since, event_dates, type_threshold)
 
     def decide_and_commit(
         self,
@@ -82,7 +87,11 @@ class StoriesStore:
         there the read runs first and the write after, as `commit_classification`."""
         if self.engine.dialect.name != "postgresql":
             context = self.story_context(
-                item_id, item.meta.get("canonical_url"), since, event_dates
+                item_id,
+                item.meta.get("canonical_url"),
+                since,
+                event_dates,
+                type_threshold=type_threshold,
             )
             story, alerts = decide(context)
             return self.commit_classification(
@@ -90,7 +99,9 @@ class StoriesStore:
             )
         with self.engine.begin() as conn:
             conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK_KEY)))
-            context = _context(conn, item_id, item.meta.get("canonical_url"), since, event_dates)
+            context = _context(
+                conn, item_id, item.meta.get("canonical_url"), since, event_dates, type_threshold
+            )
             story, alerts = decide(context)
             return self._commit(conn, item_id, item, classification, story, alerts, now,
                                 type_threshold)  # fmt: skip
@@ -279,12 +290,14 @@ def _context(
     canonical_url: str | None,
     since: datetime,
     event_dates: tuple[date, date] | None,
+    type_threshold: float = DEFAULT_TYPE_THRESHOLD,
 ) -> StoryContext:
     own = _own_story(conn, item_id)
     candidates = [] if own else _candidates(conn, canonical_url, since, event_dates)
     ids = [s.id for s in ([own] if own else candidates)]
     members: dict[int, set[int]] = {i: set() for i in ids}
     alerted: dict[int, set[str]] = {i: set() for i in ids}
+    reports: dict[int, list[AlertedReport]] = {i: [] for i in ids}
     for chunk in _chunks(ids, 500):
         in_stories = select(t.story_items.c.story_id, t.story_items.c.item_id).where(
             t.story_items.c.story_id.in_(chunk)
@@ -296,12 +309,36 @@ def _context(
         )
         for story_id, route in conn.execute(first_alerts):
             alerted[story_id].add(route)
+        for story_id, report in _reports(conn, chunk, type_threshold):
+            reports[story_id].append(report)
     return StoryContext(
         own=own,
         candidates=tuple(candidates),
         members={k: frozenset(v) for k, v in members.items()},
         alerted={k: frozenset(v) for k, v in alerted.items()},
+        reports={k: tuple(v) for k, v in reports.items()},
     )
+
+
+def _reports(
+    conn: Connection, story_ids: list[int], type_threshold: float
+) -> list[tuple[int, AlertedReport]]:
+    """The alerts of these stories (inhibited ones left out: they muted nothing), each
+    with its report's contact types: reported at `type_threshold`, plus the primary."""
+    a, c = t.alerts, t.classifications
+    query = (
+        select(a.c.id, a.c.story_id, a.c.route, a.c.kind, c.c.types, c.c.primary_type)
+        .select_from(a.outerjoin(c, c.c.item_id == a.c.item_id))
+        .where(a.c.story_id.in_(story_ids), a.c.kind != INHIBITED)
+        .order_by(a.c.id)
+    )
+    found = []
+    for r in conn.execute(query):
+        types = {k for k, v in (r.types or {}).items() if float(v) >= type_threshold}
+        if r.primary_type:
+            types.add(r.primary_type)
+        found.append((r.story_id, AlertedReport(r.id, r.route, r.kind, frozenset(types))))
+    return found
 
 
 def _chunks(values: list[int], size: int) -> list[list[int]]:

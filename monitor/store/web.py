@@ -29,12 +29,16 @@ from sqlalchemy import (
     update,
 )
 
-from monitor.alerts.silences import Silence
+from monitor.alerts.inhibit import INHIBITED
+from monitor.alerts.silences import SILENCED, Silence
 from monitor.models import Classification, Item
 from monitor.store import schema as t
+from monitor.store.outbox import deliveries_where
 from monitor.store.rows import classification_row, item_row, new_id
 
 FTS_TABLE = "items_fts"
+#: Alerts recorded but never sent (a silence, an inhibition rule muted them).
+MUTED_KINDS = (SILENCED, INHIBITED)
 
 
 def create_fts(conn: Connection) -> None:
@@ -96,6 +100,15 @@ class AlertRecord:
     @property
     def silenced(self) -> bool:
         return "silenced_by" in self.meta
+
+    @property
+    def inhibited(self) -> bool:
+        return "inhibited_by" in self.meta
+
+    @property
+    def muted(self) -> bool:
+        """Recorded, never sent: a silence or an inhibition rule muted it."""
+        return self.silenced or self.inhibited
 
 
 @dataclass
@@ -400,7 +413,7 @@ class WebStore:
         alerts: dict[int, int] = defaultdict(int)
         aq = (
             select(t.alerts.c.story_id, func.count())
-            .where(t.alerts.c.story_id.in_(ids), t.alerts.c.kind != "silenced")
+            .where(t.alerts.c.story_id.in_(ids), t.alerts.c.kind.not_in(MUTED_KINDS))
             .group_by(t.alerts.c.story_id)
         )
         for story_id, n in conn.execute(aq):
@@ -453,21 +466,12 @@ class WebStore:
             return {name: int(n) for name, n in conn.execute(query)}
 
     def outbox(self, statuses: Sequence[str], limit: int = 100) -> list[dict[str, Any]]:
-        """Deliveries in these statuses, newest first, with their alert and item."""
-        d, a, i = t.deliveries, t.alerts, t.items
-        query = (
-            select(
-                d.c.id, d.c.notifier, d.c.status, d.c.attempts, d.c.last_error, d.c.sent_at,
-                d.c.next_attempt_at, d.c.digest, a.c.route, a.c.kind, a.c.story_id,
-                a.c.item_id, a.c.created_at, i.c.title, i.c.url,
-            )
-            .select_from(d.join(a, d.c.alert_id == a.c.id).join(i, a.c.item_id == i.c.id))
-            .where(d.c.status.in_(list(statuses)))
-            .order_by(d.c.id.desc())
-            .limit(limit)
-        )  # fmt: skip
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        """Deliveries in these statuses, newest first, with their alert and item (a
+        feed-health alert: its summary as the title, the feed's URL, no item)."""
+        d, a = t.deliveries, t.alerts
+        return deliveries_where(
+            self.engine, d.c.status.in_(list(statuses)), limit, d.c.digest, a.c.item_id
+        )
 
     def silenced_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
         """Alerts recorded but not sent because a silence muted them, newest first."""

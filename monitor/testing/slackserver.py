@@ -10,7 +10,9 @@
 It serves an incoming webhook at `webhook_url` (answers "ok", or HTTP 400 with
 `invalid_payload` / `no_text`) and `chat.postMessage` under `api_url` (checks the bearer
 token and the channel, answers `{"ok": true, "ts": ...}` or `{"ok": false, "error": ...}`).
-Payloads are checked against Slack's Block Kit rules; any special mention found in a
+Payloads are checked against Slack's Block Kit rules (`actions` blocks with buttons and
+static selects included: ids, texts, values and options within Slack's limits, ids
+unique); any special mention found in a
 text (`<!channel>`, `<!here>`, `<!everyone>`, `<@U…>`, `<#C…>`, `<!subteam^…>`) is
 recorded in `mentions`, since a notifier never writes one of its own.
 """
@@ -33,6 +35,16 @@ FIELD_TEXT = 2000
 HEADER_TEXT = 150
 CONTEXT_ELEMENTS = 10
 TEXT_LIMIT = 40000
+BLOCK_ID = 255
+ACTION_ID = 255
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+BUTTON_URL = 3000
+SELECT_OPTIONS = 100
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+PLACEHOLDER_TEXT = 150
 BLOCK_TYPES = frozenset(
     {"section", "context", "header", "divider", "actions", "image", "rich_text", "input",
      "file", "video", "markdown"}
@@ -243,8 +255,17 @@ def validate(payload: dict[str, Any]) -> tuple[str | None, list[str]]:
     problems: list[str] = []
     if len(blocks) > MAX_BLOCKS:
         problems.append(f"{len(blocks)} blocks (max {MAX_BLOCKS})")
+    seen: set[str] = set()
     for i, block in enumerate(blocks):
         problems += [f"blocks[{i}]: {p}" for p in _block_problems(block)]
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if block_id is None:
+            continue
+        if not isinstance(block_id, str) or not 1 <= len(block_id) <= BLOCK_ID:
+            problems.append(f"blocks[{i}]: block_id must be 1 to {BLOCK_ID} characters")
+        elif block_id in seen:
+            problems.append(f"blocks[{i}]: duplicate block_id {block_id!r}")
+        seen.add(str(block_id))
     return ("invalid_blocks", problems) if problems else (None, [])
 
 
@@ -274,7 +295,73 @@ def _block_problems(block: Any) -> list[str]:
         return [
             p for e in elements if e.get("type") != "image" for p in _text_problems(e, SECTION_TEXT)
         ]
+    if kind == "actions":
+        return _actions_problems(block.get("elements"))
     return []
+
+
+def _actions_problems(elements: Any) -> list[str]:
+    """An actions block: 1 to 25 interactive elements, action_ids unique in the block."""
+    if not isinstance(elements, list) or not 1 <= len(elements) <= ACTIONS_ELEMENTS:
+        return [f"actions needs 1 to {ACTIONS_ELEMENTS} elements"]
+    problems: list[str] = []
+    ids: set[str] = set()
+    for j, element in enumerate(elements):
+        where = f"elements[{j}]"
+        if not isinstance(element, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        action_id = element.get("action_id")
+        if action_id is not None:
+            if not isinstance(action_id, str) or not 1 <= len(action_id) <= ACTION_ID:
+                problems.append(f"{where}: action_id must be 1 to {ACTION_ID} characters")
+            elif action_id in ids:
+                problems.append(f"{where}: duplicate action_id {action_id!r} in the block")
+            ids.add(str(action_id))
+        kind = element.get("type")
+        if kind == "button":
+            problems += [f"{where}: {p}" for p in _button_problems(element)]
+        elif kind == "static_select":
+            problems += [f"{where}: {p}" for p in _select_problems(element)]
+        else:
+            problems.append(f"{where}: unsupported element type {kind!r}")
+    return problems
+
+
+def _button_problems(button: dict[str, Any]) -> list[str]:
+    problems = _text_problems(button.get("text"), BUTTON_TEXT, plain_only=True)
+    value = button.get("value")
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= BUTTON_VALUE):
+        problems.append(f"value must be 1 to {BUTTON_VALUE} characters")
+    url = button.get("url")
+    if url is not None and (not isinstance(url, str) or not 1 <= len(url) <= BUTTON_URL):
+        problems.append(f"url must be 1 to {BUTTON_URL} characters")
+    if button.get("style") not in (None, "primary", "danger"):
+        problems.append('style must be "primary" or "danger"')
+    return problems
+
+
+def _select_problems(select: dict[str, Any]) -> list[str]:
+    problems = []
+    if "placeholder" in select:
+        problems += _text_problems(select["placeholder"], PLACEHOLDER_TEXT, plain_only=True)
+    options = select.get("options")
+    if options is None and isinstance(select.get("option_groups"), list):
+        return problems  # groups of options: not checked further here
+    if not isinstance(options, list) or not 1 <= len(options) <= SELECT_OPTIONS:
+        return [*problems, f"options: 1 to {SELECT_OPTIONS} needed"]
+    for k, option in enumerate(options):
+        if not isinstance(option, dict):
+            problems.append(f"options[{k}]: not an object")
+            continue
+        problems += [
+            f"options[{k}]: {p}"
+            for p in _text_problems(option.get("text"), OPTION_TEXT, plain_only=True)
+        ]
+        value = option.get("value")
+        if not isinstance(value, str) or not 1 <= len(value) <= OPTION_VALUE:
+            problems.append(f"options[{k}]: value must be 1 to {OPTION_VALUE} characters")
+    return problems
 
 
 def _text_problems(obj: Any, limit: int, *, plain_only: bool = False) -> list[str]:

@@ -6,7 +6,8 @@ every answer carries a strict Content-Security-Policy, and the pages only read u
 the browser holds the token of `[web] token` (given once on /login, kept in an
 HttpOnly, SameSite=Strict cookie; scripts may send `Authorization: Bearer TOKEN`):
 retrying a dead letter, silencing and feedback need it. With no token configured the
-UI is read-only for everyone.
+UI is read-only for everyone. Feedback clicked in Slack (`/slack/actions`) carries
+Slack's signature instead (`slack_actions.py`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from monitor.store.web import TimelineFilter
 from monitor.taxonomy import CONTACT_TYPES
 from monitor.web.chart import weekly_chart
 from monitor.web.explain import explain_item
+from monitor.web.slack_actions import slack_actions
 
 log = logging.getLogger("monitor.web")
 
@@ -127,6 +129,7 @@ def build_app(
             Route("/silences/{silence_id:int}/expire", _expire, methods=["POST"]),
             Route("/login", _login, methods=["GET", "POST"]),
             Route("/logout", _logout, methods=["POST"]),
+            Route("/slack/actions", slack_actions, methods=["POST"]),  # Slack signs it
             Mount("/static", StaticFiles(packages=[("monitor.web", "static")]), name="static"),
         ]
     app = Starlette(routes=routes)

@@ -25,20 +25,26 @@ Classifier = Callable[[Item], Classification | None]
 @dataclass
 class RouteVerdict:
     route: str
-    #: "alerted", "silenced", "skipped", "would alert" or "pending"
+    #: "alerted", "silenced", "inhibited", "skipped", "would alert" or "pending"
     status: str
     reasons: list[str] = field(default_factory=list)
     alerts: list[AlertRecord] = field(default_factory=list)
     note: str | None = None
 
     def line(self) -> str:
-        if self.status in ("alerted", "silenced"):
+        if self.status in ("alerted", "silenced", "inhibited"):
             parts = []
             for a in self.alerts:
                 if a.silenced:
                     parts.append(
                         f"silenced ({a.meta.get('silence') or a.meta.get('silenced_by')}; "
                         f"would have been {a.meta.get('silenced_kind')})"
+                    )
+                    continue
+                if a.inhibited:
+                    why = a.meta.get("inhibition") or f"inhibit[{a.meta.get('inhibited_by')}]"
+                    parts.append(
+                        f"inhibited ({why}; would have been {a.meta.get('inhibited_kind')})"
                     )
                     continue
                 sent = ", ".join(f"{d['notifier']} {d['status']}" for d in a.deliveries)
@@ -106,7 +112,7 @@ def explain_item(
         mine = [a for a in record.alerts if a.route == route.name]
         reasons = route_reasons(route, record.item, c, threshold)
         if mine:
-            status = "silenced" if all(a.silenced for a in mine) else "alerted"
+            status = muted_status(mine)
             verdicts.append(RouteVerdict(route.name, status, [], mine, timing(route, when)))
         elif record.state != "done":
             verdicts.append(RouteVerdict(route.name, "pending", [f"item is {record.state}"]))
@@ -126,6 +132,13 @@ def explain_item(
         out.explanation = tuple(fresh.explanation) if fresh else ("no classifier answered",)
         out.changed = differences(c, fresh, threshold)
     return out
+
+
+def muted_status(alerts: list[AlertRecord]) -> str:
+    """ "alerted" when any of a route's alerts was delivered; else why none was."""
+    if not all(a.muted for a in alerts):
+        return "alerted"
+    return "silenced" if all(a.silenced for a in alerts) else "inhibited"
 
 
 def differences(

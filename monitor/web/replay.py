@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.alerts.decide import decide
+from monitor.alerts.inhibit import INHIBITED
 from monitor.alerts.silences import SILENCED
 from monitor.alerts.stories import event_window
 from monitor.config import Config
@@ -35,7 +36,8 @@ Classifier = Callable[[Item], Classification | None]
 class Change:
     item: int
     title: str
-    kind: str  # the alert's kind ("new", "update", "followup"), or "old -> new"
+    kind: str  # the alert's kind ("new", "update", "followup", "inhibited by inhibit[N]"),
+    # or "old -> new"
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.item, "title": self.title, "kind": self.kind}
@@ -155,6 +157,7 @@ def replay(
                         item.meta.get("canonical_url"),
                         now - window - timedelta(days=30),
                         event_window(c, window),
+                        type_threshold=threshold,
                     )
                     decision = decide(scratch_id, item, c, context, config, now)
                     scratch.commit_classification(
@@ -191,9 +194,15 @@ def replay(
 
 def _kinds(alerts: Iterable[Any]) -> dict[str, str]:
     """Route -> the kind of the (first) alert this item owes on it; a silenced alert
-    counts as the kind it would have had (replay ignores silences)."""
+    counts as the kind it would have had (replay ignores silences), an inhibited one as
+    "inhibited by inhibit[N]" (rules are config: replay applies them)."""
     found: dict[str, str] = {}
     for a in alerts:
-        kind = a.meta.get("silenced_kind", a.kind) if a.kind == SILENCED else a.kind
+        if a.kind == SILENCED:
+            kind = a.meta.get("silenced_kind", a.kind)
+        elif a.kind == INHIBITED:
+            kind = f"inhibited by inhibit[{a.meta.get('inhibited_by')}]"
+        else:
+            kind = a.kind
         found.setdefault(a.route, kind)
     return found

@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import gazetteer as gz
+from .forms import load as load_forms
+from .forms import with_forms
 from .matcher import Matcher
 from .normalize import norm_term
 
@@ -86,6 +89,8 @@ class Knowledge:
     weekday_of: dict[str, int] = field(default_factory=dict)
     month_rx: str = ""
     weekday_rx: str = ""
+    #: The language writes ordinals with a dot ("18. Juni"): no sentence ends there.
+    ordinal_dot: bool = False
     loc_before: re.Pattern[str] = re.compile(r"(?!x)x")
     loc_after: re.Pattern[str] = re.compile(r"(?!x)x")
     loc_from: re.Pattern[str] = re.compile(r"(?!x)x")
@@ -106,29 +111,34 @@ def _blocks(payload: tuple[Any, ...]) -> bool:
     return payload[0] in ("neutral", "attr", "person", "org", "place", "country")
 
 
-def _add_lang(m: Matcher, data: dict[str, Any]) -> None:
+def _add_lang(m: Matcher, data: dict[str, Any], forms: Mapping[str, tuple[str, ...]]) -> None:
+    """A pack's tables into the matcher, each word with its inflected forms (forms.py)."""
+
+    def add(terms: Iterable[str], payload: tuple[Any, ...]) -> None:
+        m.add_all(with_forms(terms, forms), payload)
+
     for group in CUE_GROUPS:
-        m.add_all(data.get("cues", {}).get(group, []), ("cue", group, STRONG))
-        m.add_all(data.get("weak", {}).get(group, []), ("cue", group, WEAK))
-    m.add_all(data.get("signed", {}).get("terms", []), ("signed",))
+        add(data.get("cues", {}).get(group, []), ("cue", group, STRONG))
+        add(data.get("weak", {}).get(group, []), ("cue", group, WEAK))
+    add(data.get("signed", {}).get("terms", []), ("signed",))
     for side, terms in data.get("venue", {}).items():
-        m.add_all(terms, ("venue", side))
+        add(terms, ("venue", side))
     for rank in ROLE_GROUPS:
-        m.add_all(data.get("roles", {}).get(rank, []), ("role", rank))
+        add(data.get("roles", {}).get(rank, []), ("role", rank))
     neg = data.get("negation", {})
-    m.add_all(neg.get("terms", []), ("neg",))
-    m.add_all(neg.get("denial", []), ("denial",))
-    m.add_all(neg.get("neutral", []), ("neutral",))
-    m.add_all(neg.get("reaction", []), ("reaction",))
+    add(neg.get("terms", []), ("neg",))
+    add(neg.get("denial", []), ("denial",))
+    add(neg.get("neutral", []), ("neutral",))
+    add(neg.get("reaction", []), ("reaction",))
     for status in STATUS_KINDS:
-        m.add_all(data.get("status", {}).get(status, []), ("status", status))
-    m.add_all(data.get("attribution", {}).get("terms", []), ("attr",))
+        add(data.get("status", {}).get(status, []), ("status", status))
+    add(data.get("attribution", {}).get("terms", []), ("attr",))
     dates = data.get("dates", {})
     for key, days in RELATIVE.items():
-        m.add_all(dates.get(key, []), ("reldate", days))
+        add(dates.get(key, []), ("reldate", days))
     for i, names in enumerate(dates.get("weekdays", [])):
-        m.add_all(names, ("weekday", i))
-    m.add_all(dates.get("dateline", []), ("dateline",))
+        add(names, ("weekday", i))
+    add(dates.get("dateline", []), ("dateline",))
 
 
 def _edge_rx(terms: list[str], at_end: bool) -> re.Pattern[str]:
@@ -250,18 +260,21 @@ def build(code: str = "en", shared: Shared | None = None) -> Knowledge:
     data = sh.packs[code]
     m = Matcher()
     boiler = Matcher()
+    forms = load_forms(code)
     for i, p in enumerate(sh.people):
-        m.add_all(p.aliases, ("person", i))
+        m.add_all(with_forms(p.aliases, forms), ("person", i))
     for i, o in enumerate(sh.orgs):
-        m.add_all(o.aliases, ("org", i))
+        m.add_all(with_forms(o.aliases, forms), ("org", i))
     for i, pl in enumerate(sh.places):
-        m.add_all([pl.name, *pl.aliases], ("place", i))
+        m.add_all(with_forms([pl.name, *pl.aliases], forms), ("place", i))
     for c in sh.countries:
-        m.add_all(c.get("names", []), ("country", c["side"], c["name"], True))
-        m.add_all(c.get("demonyms", []), ("country", c["side"], c["name"], False))
+        m.add_all(with_forms(c.get("names", []), forms), ("country", c["side"], c["name"], True))
+        dem = with_forms(c.get("demonyms", []), forms)
+        m.add_all(dem, ("country", c["side"], c["name"], False))
     for term, payload in name_payloads(data, sh.places):
-        m.add(term, payload)
-    _add_lang(m, data)
+        for form in with_forms([term], forms):
+            m.add(form, payload)
+    _add_lang(m, data, forms)
     for extra in (code, *FURNITURE_LANGS):
         bp = sh.packs.get(extra, {}).get("boilerplate", {})
         for kind in ("tail", "cookie", "nav"):
@@ -295,6 +308,7 @@ def build(code: str = "en", shared: Shared | None = None) -> Knowledge:
         code=code,
         month_of=month_of,
         weekday_of=weekday_of,
+        ordinal_dot=bool(data.get("ordinal_dot", False)),
         month_rx=month_rx or r"(?!x)x",
         weekday_rx=weekday_rx or r"(?!x)x",
         loc_before=_edge_rx(loc["before"], at_end=True),

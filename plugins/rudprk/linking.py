@@ -592,26 +592,47 @@ def background_by_date(
         if _CAPTION.search(a.sentence.text[:40]):
             why = "photo caption"
         elif ref is not None:
-            sent = a.sentence
-            own = span_text(norm, text, sent.start, sent.end) if text else None
-            for m in dt.find(k, own if own is not None else normalize(sent.text).text):
-                got: date | None
-                if m.kind == "monthyear":
-                    if m.year is None or m.month is None:
-                        continue
-                    # "in June 2024": stale when the whole month lies well before
-                    nxt = date(m.year + m.month // 12, m.month % 12 + 1, 1)
-                    got = nxt - timedelta(days=1)
-                else:
-                    got = dt.resolve(m, ref, year)
-                if got is not None and (ref - got).days >= STALE_DAYS:
-                    why = f"dated {got}, {(ref - got).days} days before {ref}"
-                    break
+            why = _stale_date(k, a, ref, year, norm, text)
         if why:
             a.background = True
             a.relevance *= BACKGROUND
             a.types = {t: v * BACKGROUND for t, v in a.types.items()}
             a.notes.append(f"background: {why}")
+
+
+def _stale_date(
+    k: Knowledge,
+    a: Analysis,
+    ref: date,
+    year: int | None,
+    norm: Normalized | None,
+    text: str,
+) -> str | None:
+    """Why a sentence is dated well before the reference, or None. A sentence that
+    also dates something now ("arrived on Friday, his first visit since last year's
+    treaty", "a reconnu lundi 28 avril ... occupée depuis août 2024") reports the news
+    and compares it with the past: it is no background."""
+    if any(m[0] in ("weekday", "reldate") for m in a.markers):
+        return None  # a weekday or "yesterday" is this week's news
+    sent = a.sentence
+    own = span_text(norm, text, sent.start, sent.end) if text else None
+    stale: str | None = None
+    for m in dt.find(k, own if own is not None else normalize(sent.text).text):
+        got: date | None
+        if m.kind == "monthyear":
+            if m.year is None or m.month is None:
+                continue
+            # "in June 2024": stale when the whole month lies well before
+            nxt = date(m.year + m.month // 12, m.month % 12 + 1, 1)
+            got = nxt - timedelta(days=1)
+        else:
+            got = dt.resolve(m, ref, year)
+        if got is None:
+            continue
+        if (ref - got).days < STALE_DAYS:
+            return None
+        stale = stale or f"dated {got}, {(ref - got).days} days before {ref}"
+    return stale
 
 
 def link_all(analyses: list[Analysis], retro: bool) -> None:

@@ -26,6 +26,9 @@ _ABBREV = re.compile(
     r"(?:\b[A-ZА-Я]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bM|\bMme|\bGen|\bLt|\bCol|\bNo|\bU\.S|\bp|\bvs"
     r"|\bJan|\bFeb|\bAug|\bSept?|\bOct|\bNov|\bDec|\bт\.\s?е|\bг|\bгг)\.$"
 )
+#: An ordinal number: "am 18. Juni", "18. června", "76. Jahrestag" (languages whose pack
+#: sets `ordinal_dot`; elsewhere "on June 12." ends a sentence).
+_ORDINAL = re.compile(r"(?<![\d.,])\d{1,3}\.$")
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
@@ -130,7 +133,7 @@ def _headline_lists(raws: list[str]) -> set[int]:
     return out
 
 
-def _split(text: str, base: int) -> list[tuple[int, int]]:
+def _split(text: str, base: int, ordinal_dot: bool = False) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SPLIT.finditer(text):
@@ -141,7 +144,8 @@ def _split(text: str, base: int) -> list[tuple[int, int]]:
         spans.append((pos, len(text)))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
-        if merged and _ABBREV.search(text[merged[-1][0] : merged[-1][1]].rstrip()):
+        before = text[merged[-1][0] : merged[-1][1]].rstrip() if merged else ""
+        if merged and (_ABBREV.search(before) or (ordinal_dot and _ORDINAL.search(before))):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
@@ -212,7 +216,7 @@ def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None 
                 break
             continue
         lead_ws = len(raw) - len(raw.lstrip())
-        for s, e in _split(line, start + lead_ws):
+        for s, e in _split(line, start + lead_ws, k.ordinal_dot):
             sentences.append(Sentence(len(sentences), s, e, text[s:e], paragraph))
             n_content += _is_content(text[s:e])
     _assign_regions(sentences, title_len)

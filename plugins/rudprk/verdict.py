@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date
 
@@ -112,19 +113,23 @@ def event_date_of(
         linked, key=lambda a: ({HEAD: 0, LEAD: 1}.get(a.sentence.region, 2), a.sentence.index)
     )
     for a in order:
-        if a.background and status != "retrospective":
+        weekdays = [m for m in a.markers if m[0] == "weekday"]
+        rel = [m for m in a.markers if m[0] == "reldate"]
+        if a.background and status != "retrospective" and not (weekdays or rel):
+            # a background sentence still dates the news when it names this week's
+            # day: "arrived on Friday, his first visit since last year's treaty"
             continue
         sent = a.sentence
         norm = span_text(page, text, sent.start, sent.end) if text else normalize(sent.text).text
         mentions = dt.find(k, norm)
-        weekdays = [m for m in a.markers if m[0] == "weekday"]
-        rel = [m for m in a.markers if m[0] == "reldate"]
         future = _future_tense(a, (weekdays + rel)[0][2] if weekdays + rel else None)
         wd = weekdays[0][1] if weekdays else None
         for m in mentions:
             if m.kind == "monthyear":
                 continue
             got = dt.resolve(m, ref, year, future=future, weekday=wd)
+            if got is not None and a.background and ref is not None and (ref - got).days > 7:
+                continue  # the sentence's old date is what made it background
             if got is not None:
                 return got, f"«{a.sentence.text[:80]}»"
         if ref is not None:
@@ -133,7 +138,39 @@ def event_date_of(
                 got = dt.resolve(dt.DateMention(kind, 0, delta=val), ref, year, future=future)
                 if got is not None:
                     return got, f"«{a.sentence.text[:80]}» relative to {ref}"
+    if status == "reported" and ref is not None:
+        filed = _dateline_date(k, text, ref, year)
+        if filed is not None:
+            return filed, "the dateline's date (the day it was reported)"
     return None, "no resolvable date in the contact sentences"
+
+
+#: A dateline's date comes within this many characters of the sentence start
+#: ("ПХЕНЬЯН, 4 июня. /ТАСС/.", "SEOUL, Nov. 20 (Yonhap) --").
+DATELINE_SPAN = 30
+#: "新华社莫斯科11月9日电", "【ソウル共同】": agency and place in Han characters, no comma.
+_AGENCY_PLACE = re.compile(r"^\W{0,3}[\u3400-\u9fff]{2,12}$")
+_PLACE_COMMA = re.compile(r"^\W{0,3}[^\W\d][^\W\d\s.]*(?:[ -][^\W\d][^\W\d\s.]*){0,2},\s*$")
+
+
+def _dateline_date(k: Knowledge, text: str, ref: date, year: int | None) -> date | None:
+    """The date of the dateline opening the text ("PLACE, 4 June (Agency) -"): the day
+    the contact was reported, which reports of a same-day contact give as its date
+    (taxonomy: the day state media announced it). The layout drops a dateline standing
+    on its own line as furniture, so the text's first lines are read. Only a date within
+    a few days of the reference counts: a dateline is never weeks old."""
+    lines = [line for line in text[:600].splitlines() if line.strip()][:4]
+    for line in lines:
+        head = normalize(line[: DATELINE_SPAN + 20]).text
+        for m in dt.find(k, head):
+            if m.kind not in ("daymonth", "full") or m.pos > DATELINE_SPAN:
+                continue
+            if not (_PLACE_COMMA.match(head[: m.pos]) or _AGENCY_PLACE.match(head[: m.pos])):
+                continue
+            got = dt.resolve(m, ref, year)
+            if got is not None and abs((ref - got).days) <= 2:
+                return got
+    return None
 
 
 def _future_tense(a: Analysis, at: int | None) -> bool:
