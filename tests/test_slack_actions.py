@@ -203,8 +203,10 @@ def test_a_bad_signature_is_refused(world: World) -> None:
     assert world.feedback_count() == before
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -86400])
+@pytest.mark.parametrize("skew", [-360, 360, -86400])
 def test_a_stale_timestamp_is_refused(world: World, skew: int) -> None:
+    # Clear of the 300 s edge: Slack's timestamps are whole seconds, so a skew of
+    # 301 truncates to within the window; the edge itself is tested with a fixed now.
     drills = world.alert("/drills")
     body = click(posted_blocks(world, drills), NOT_RELEVANT)
     before = world.feedback_count()
