@@ -92,6 +92,14 @@ def test_different_type_or_far_date_or_other_actors_is_new_story() -> None:
     )
 
 
+def test_a_ministers_talks_during_a_summit_join_the_summits_story() -> None:
+    # one visit at two ranks: the summit's story takes the minister's report
+    actors = ("Vladimir Putin", "Kim Jong Un", "Alexander Kozlov")
+    minister = c({"high_level_visit": 0.9}, actors)
+    assert find_story([STORY], Item(id="k"), minister, WINDOW, 0.5, NOW) is STORY
+    assert find_story([STORY], Item(id="e"), c({"economic": 0.9}, actors), WINDOW, 0.5, NOW) is None
+
+
 def test_alert_kinds() -> None:
     summit = c({"summit": 0.9}, ())
     assert alert_kind(None, [], 1, summit, 0.5) == ("new", [])

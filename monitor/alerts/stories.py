@@ -41,21 +41,21 @@ def find_story(
 ) -> StoryRow | None:
     """The story this item reports, or None when it starts a new one.
 
-    Same canonical URL wins; otherwise the candidate sharing a contact type and the
-    most actors (at least two when both sides name two or more), with event dates
-    within the window, and the oldest such story on ties.
+    Same canonical URL wins; otherwise the candidate sharing a contact type (a visit of
+    any rank counts as one) and the most actors (at least two when both sides name two
+    or more), with event dates within the window, and the oldest such story on ties.
     """
     url = item.meta.get("canonical_url")
     if url:
         for story in candidates:
             if story.canonical_url == url:
                 return story
-    types = story_types(c, type_threshold)
+    kinds = _contact_kinds(story_types(c, type_threshold))
     actors = {a.casefold() for a in c.actors}
     best: tuple[int, StoryRow] | None = None
     for story in candidates:
         known = set(story.types) | ({story.primary_type} if story.primary_type else set())
-        if not types & known:
+        if not kinds & _contact_kinds(known):
             continue
         theirs = {a.casefold() for a in story.actors}
         shared = len(actors & theirs)
@@ -66,6 +66,23 @@ def find_story(
         if best is None or shared > best[0]:
             best = (shared, story)
     return best[1] if best else None
+
+
+#: The visit types name one visit at different ranks, highest first: the minister's
+#: talks held during a summit, reported on their own, are part of the summit's story.
+VISIT_RANK = {"summit": 3, "high_level_visit": 2, "delegation": 1}
+
+
+def _contact_kinds(types: set[str]) -> set[str]:
+    return {"visit" if t in VISIT_RANK else t for t in types}
+
+
+def _gained(types: set[str], known: set[str]) -> list[str]:
+    """The types an item adds to its story. A visit type adds only when it outranks the
+    story's visit (the leaders meeting after their ministers did); the delegation of a
+    summit adds nothing."""
+    top = max((VISIT_RANK.get(t, 0) for t in known), default=0)
+    return sorted(t for t in types - known if VISIT_RANK.get(t, top + 1) > top)
 
 
 def _dates_close(
@@ -93,7 +110,7 @@ def alert_kind(
     """
     if story is None:
         return "new", []
-    gained = sorted(set(c.reported_types(type_threshold)) - set(story.types))
+    gained = _gained(set(c.reported_types(type_threshold)), set(story.types))
     if gained:
         return "update", gained
     if item_id in item_ids_in_story:

@@ -34,6 +34,7 @@ from .verdict import (
     entities,
     event_date_of,
     evidence_of,
+    one_visit_type,
     primary_of,
     status_of,
 )
@@ -137,11 +138,14 @@ def classify(item: Item, plugin_version: str) -> Classification:
         frame = None  # a retrospective list of contacts is no opinion piece
     t.score, t.focus_note = relevance_score(linked, headline_denial(analyses), frame)
     relevant = t.score >= DEFAULT_RELEVANCE_THRESHOLD
-    t.types = types = type_scores(linked, t.score)
+    t.types = types = type_scores(linked, t.score, retro)
     reported = {ty: s for ty, s in types.items() if s >= DEFAULT_TYPE_THRESHOLD}
     # verdict
     t.status, t.status_note = status_of(analyses, retro)
     t.primary, t.primary_note = primary_of(linked, types, reported, t.status, relevant)
+    types, t.visit_note = one_visit_type(types, t.primary, t.status, DEFAULT_TYPE_THRESHOLD)
+    t.types = types
+    reported = {ty: s for ty, s in types.items() if s >= DEFAULT_TYPE_THRESHOLD}
     t.event_date, t.date_note = event_date_of(k, analyses, linked, ref, year, t.status, norm, text)
     if (
         t.status == "reported"

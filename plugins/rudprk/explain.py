@@ -27,6 +27,7 @@ class Trace:
     score: float = 0.0
     focus_note: str = ""
     types: dict[str, float] | None = None
+    visit_note: str = ""
     primary: str | None = None
     primary_note: str = ""
     status: str = "reported"
@@ -78,6 +79,7 @@ def explain(t: Trace) -> list[str]:
         "type scores = 1 - prod(1 - "
         f"{TYPE_GAIN} x sentence weight x link x cue), capped by relevance: "
         + ", ".join(f"{ty} {v:.2f}" for ty, v in (t.types or {}).items() if v > 0)
+        + (f" ({t.visit_note})" if t.visit_note else "")
     )
     lines.append(f"primary: {t.primary} ({t.primary_note})")
     lines.append(f"status: {t.status} ({t.status_note})")

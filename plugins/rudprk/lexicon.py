@@ -51,7 +51,7 @@ STATUS_KINDS = (
     "opinion",
     "remark",
 )
-ROLE_GROUPS = ("leader", "minister", "senior", "official", "generic", "counterpart")
+ROLE_GROUPS = ("leader", "minister", "senior", "official", "generic", "counterpart", "deputy")
 RELATIVE = {
     "yesterday": -1,
     "today": 0,
@@ -120,6 +120,13 @@ def _add_lang(m: Matcher, data: dict[str, Any], forms: Mapping[str, tuple[str, .
     for group in CUE_GROUPS:
         add(data.get("cues", {}).get(group, []), ("cue", group, STRONG))
         add(data.get("weak", {}).get(group, []), ("cue", group, WEAK))
+    # an intergovernmental commission's session is trade talks and a meeting of its
+    # co-chairs (ministers, as a rule): economic, and a visit whose rank its people set
+    commission = data.get("cues", {}).get("commission", [])
+    add(commission, ("cue", "economic", STRONG))
+    add(commission, ("cue", "visit", STRONG))
+    # a visiting group (an art troupe, a team, doctors): a delegation when it is abroad
+    add(data.get("cues", {}).get("group", []), ("cue", "delegation", STRONG))
     add(data.get("signed", {}).get("terms", []), ("signed",))
     for side, terms in data.get("venue", {}).items():
         add(terms, ("venue", side))

@@ -428,8 +428,9 @@ def analyse(
             and "summit" not in groups
             and (
                 not _leader_abroad(a, next(iter(best), None))
-                # "during Putin's visit to Pyongyang" further down is a recalled visit
-                or a.sentence.region not in (HEAD_REGION, LEAD_REGION)
+                # "during Putin's visit to Pyongyang" further down is a recalled visit,
+                # unless recalling visits is what the item does (a timeline)
+                or (a.sentence.region not in (HEAD_REGION, LEAD_REGION) and not status_retro)
                 or a.background
             )
         ):

@@ -303,4 +303,34 @@ def mentions_and_cues(
             )
     for a in analyses:
         a.mentions.sort(key=lambda x: x.start)
+        _deputies(a)
     return analyses
+
+
+#: How far a deputy word may stand from the title it modifies: a space or a hyphen in
+#: alphabetic scripts ("deputy chief", "chef adjoint", "Bakan Yardımcısı"), none in Han
+#: and kana, where "副" is glued to the title.
+DEPUTY_GAP = re.compile(r"[\s\-‐-―]{0,3}")
+
+
+def _deputies(a: Analysis) -> None:
+    """A deputy ranks below the title he deputises for: "deputy chief of the General
+    Staff" is an official, not a senior party. Titles that are ranked as a whole ("deputy
+    prime minister") are matched whole and keep their own rank."""
+    deputies = [m for m in a.mentions if m.kind == "role" and m.role == "deputy"]
+    if not deputies:
+        return
+    text, base = a.sentence.text, a.sentence.start
+    for m in a.mentions:
+        if m.kind != "role" or not m.rank or m.rank <= RANKS["official"]:
+            continue
+        for d in deputies:
+            if d.end <= m.start:
+                gap = text[d.end - base : m.start - base]
+            elif m.end <= d.start:
+                gap = text[m.end - base : d.start - base]
+            else:
+                continue
+            if DEPUTY_GAP.fullmatch(gap) and (gap or CJK_CHAR.match(text[m.start - base :])):
+                m.rank = RANKS["official"]
+                break

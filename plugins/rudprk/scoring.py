@@ -39,14 +39,15 @@ def noisy_or(values: list[float], gain: float) -> float:
     return 1.0 - p
 
 
-def type_scores(linked: list[Analysis], score: float) -> dict[str, float]:
+def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> dict[str, float]:
     """Noisy-OR of each type over its sentences, the headline and lead counting most.
 
     A broad domain (military, documents, trade, culture) named in the headline or lead
     is the item's own news; found only further down it is mostly background or context
     (a treaty recalled, troops mentioned in passing), so its score is then scaled by
     FOCUS_BODY_ONLY. Visits, messages and security contacts are specific: one clear
-    sentence anywhere reports them.
+    sentence anywhere reports them. In a retrospective (a timeline) the body is the list
+    of contacts the item recounts, so it counts as much as the headline.
     """
     head: dict[str, list[float]] = defaultdict(list)
     body: dict[str, list[float]] = defaultdict(list)
@@ -64,12 +65,13 @@ def type_scores(linked: list[Analysis], score: float) -> dict[str, float]:
     main = {t for a in linked if a.sentence.region == HEAD for t in a.types if t in _CONTACT_TYPES}
     for a in linked:
         focal |= a.focal
-        bucket = head if a.sentence.region in (HEAD, LEAD) else body
+        bucket = head if retro or a.sentence.region in (HEAD, LEAD) else body
         context = bool(main) and a.sentence.index > 0 and not (a.types.keys() & _CONTACT_TYPES)
         for t, v in a.types.items():
             if t == "delegation" and higher and a.bare_delegation:
                 continue
-            if context and t in CONTEXT_DOMAINS and t not in a.focal:
+            domain_aside = context and t in CONTEXT_DOMAINS and t not in a.focal
+            if domain_aside or (t == "agreement" and _recalled_document(a, main)):
                 v *= CONTEXT
             bucket[t].append(v)
     out = {}
@@ -84,6 +86,19 @@ def type_scores(linked: list[Analysis], score: float) -> dict[str, float]:
             value *= FOCUS_BODY_ONLY
         out[t] = round(min(value, score), 4)
     return out
+
+
+def _recalled_document(a: Analysis, main: set[str]) -> bool:
+    """A treaty named as the basis of something else ("under the treaty", "the
+    obligations of the treaty") in an item whose headline reports another contact: no
+    signing, ratification or entry into force in the sentence, and the document is not
+    the object of a contact verb."""
+    return (
+        bool(main)
+        and "agreement" not in main
+        and "agreement" not in a.focal
+        and not any(m[0] == "signed" for m in a.markers)
+    )
 
 
 def headline_denial(analyses: list[Analysis]) -> bool:

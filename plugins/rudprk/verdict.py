@@ -99,6 +99,30 @@ def primary_of(
     return best, f"most evidence ({mass[best]:.2f})"
 
 
+#: What a visit type the one visit outranks keeps of its score: below the reporting
+#: threshold, still visible in `types` for anyone who lowers it.
+OUTRANKED = 0.5
+
+
+def one_visit_type(
+    types: dict[str, float], primary: str | None, status: str, threshold: float
+) -> tuple[dict[str, float], str]:
+    """One story, one visit type: the rank line types a visit by its highest party, so a
+    minister's trip is not also a delegation because a delegation travelled with him, nor
+    a summit because "the leaders' agreements" are recalled. The primary visit type (else
+    the strongest) is kept; only a retrospective list reports several visits."""
+    visits = [t for t in VISIT_TYPES if types.get(t, 0.0) >= threshold]
+    if status == "retrospective" or len(visits) < 2:
+        return types, ""
+    keep = primary if primary in visits else max(visits, key=lambda t: types[t])
+    out = dict(types)
+    for t in visits:
+        if t != keep:
+            out[t] = types[t] * OUTRANKED
+    dropped = ", ".join(t for t in visits if t != keep)
+    return out, f"one visit, typed by its rank: {keep} outranks {dropped}"
+
+
 def event_date_of(
     k: Knowledge,
     analyses: list[Analysis],

@@ -1,0 +1,176 @@
+"""How the classifier types a visit (issue 12): one story has one visit type, set by the
+highest rank of its parties; a deputy ranks below the title he deputises for; a session
+of the intergovernmental commission is a meeting of its co-chairs; a timeline reports
+every visit it lists; a visiting troupe or team is a delegation. Short texts written
+for each rule, in several languages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from monitor.models import DEFAULT_TYPE_THRESHOLD, Classification, Item
+from monitor.plugins.rudprk import classify
+
+PUB = datetime(2025, 3, 18, 9, 0)
+VISITS = {"summit", "high_level_visit", "delegation"}
+
+
+def run(title: str, text: str, lang: str) -> Classification:
+    body = f"{title}\n\n{text}"
+    return classify(Item(id="t", title=title, text=body, language=lang, published=PUB))
+
+
+def visit_types(got: Classification) -> set[str]:
+    assert got.relevant, got.explanation
+    return set(got.reported_types()) & VISITS
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Russian Foreign Minister Lavrov arrives in Pyongyang",
+            "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Tuesday for "
+            "talks with North Korean Foreign Minister Choe Son Hui. "
+            "His delegation includes Primorye Governor Oleg Kozhemyako, who held talks "
+            "with North Korean officials on Wednesday.",
+        ),
+        (
+            "ru",
+            "Лавров прибыл в Пхеньян",
+            "Министр иностранных дел России Сергей Лавров прибыл во вторник в Пхеньян "
+            "для переговоров с министром иностранных дел КНДР Чвэ Сон Хи. "
+            "В состав делегации вошел губернатор Приморья Олег Кожемяко, который провел "
+            "переговоры с представителями КНДР.",
+        ),
+    ],
+)
+def test_a_ministers_visit_is_not_also_a_delegation(lang: str, title: str, text: str) -> None:
+    got = run(title, text, lang)
+    assert visit_types(got) == {"high_level_visit"}, got.explanation
+    # the outranked type keeps a score, below the threshold
+    assert 0 < got.types["delegation"] < DEFAULT_TYPE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "North Korean military delegation arrives in Moscow",
+            "A North Korean military delegation led by the deputy chief of the General "
+            "Staff of the Korean People's Army arrived in Moscow on Tuesday for talks at "
+            "the Russian Defence Ministry.",
+        ),
+        (
+            "ru",
+            "Военная делегация КНДР прибыла в Москву",
+            "Военная делегация КНДР во главе с заместителем начальника Генерального штаба "
+            "Корейской народной армии прибыла во вторник в Москву для переговоров в "
+            "Министерстве обороны России.",
+        ),
+        (
+            "ja",
+            "北朝鮮軍の代表団がモスクワ到着",
+            "朝鮮人民軍の副総参謀長を団長とする北朝鮮軍の代表団が18日、モスクワに到着し、"
+            "ロシア国防省と会談した。",
+        ),
+    ],
+)
+def test_a_deputy_leads_a_delegation_not_a_high_level_visit(
+    lang: str, title: str, text: str
+) -> None:
+    assert visit_types(run(title, text, lang)) == {"delegation"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "fr",
+            "La commission intergouvernementale russo-nord-coréenne réunie à Moscou",
+            "La commission intergouvernementale russo-nord-coréenne s'est réunie mardi à "
+            "Moscou sous la coprésidence du ministre russe des Ressources naturelles, "
+            "Alexandre Kozlov, et du ministre nord-coréen des Relations économiques "
+            "extérieures, Yun Jong Ho.",
+        ),
+        (
+            "ru",
+            "В Москве прошло заседание межправкомиссии России и КНДР",
+            "Во вторник в Москве прошло заседание межправительственной комиссии России и "
+            "КНДР под председательством министра природных ресурсов России Александра "
+            "Козлова и министра внешнеэкономических связей КНДР Юн Чжон Хо.",
+        ),
+    ],
+)
+def test_a_commission_session_is_a_meeting_of_its_co_chairs(
+    lang: str, title: str, text: str
+) -> None:
+    got = run(title, text, lang)
+    assert {"economic", "high_level_visit"} <= set(got.reported_types()), got.explanation
+
+
+def test_a_timeline_reports_every_visit_it_lists() -> None:
+    # the leaders' meetings come last, far below the lead, as in a long timeline
+    got = run(
+        "Timeline: how Russia and North Korea drew closer",
+        "Russia and North Korea have drawn closer since 2023. "
+        "JULY 2023 - Russian Defence Minister Sergei Shoigu visits Pyongyang. "
+        "NOVEMBER 2023 - North Korean Foreign Minister Choe Son Hui visits Moscow. "
+        "JANUARY 2024 - Choe Son Hui visits Moscow again. "
+        "MARCH 2024 - Russian intelligence chief Sergei Naryshkin visits Pyongyang. "
+        "MAY 2024 - Russian Natural Resources Minister Alexander Kozlov visits Pyongyang. "
+        "JUNE 2024 - Putin visits Pyongyang. "
+        "SEPTEMBER 2025 - Putin receives Kim Jong Un in Beijing.",
+        "en",
+    )
+    assert got.status == "retrospective"
+    assert visit_types(got) == {"summit", "high_level_visit"}, got.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "de",
+            "Russische Juniorenauswahl spielt in Pjöngjang",
+            "Eine russische Juniorenauswahl im Eishockey ist am Dienstag in Pjöngjang "
+            "eingetroffen und trägt dort zwei Freundschaftsspiele gegen nordkoreanische "
+            "Mannschaften aus.",
+        ),
+        (
+            "ko",
+            "북한 예술단, 모스크바서 공연",
+            "북한 예술단이 18일 모스크바에 도착해 러시아 문화부가 마련한 무대에서 첫 공연을 했다.",
+        ),
+    ],
+)
+def test_a_visiting_troupe_or_team_is_a_delegation(lang: str, title: str, text: str) -> None:
+    assert visit_types(run(title, text, lang)) == {"delegation"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Kim Jong Un receives Russian Defence Minister Belousov in Pyongyang",
+            "North Korean leader Kim Jong Un received Russian Defence Minister Andrei "
+            "Belousov in Pyongyang on Tuesday. "
+            "Kim said the two countries would honour their obligations under the treaty.",
+        ),
+        (
+            "zh",
+            "金正恩会见俄罗斯国防部长别洛乌索夫",
+            "朝鲜最高领导人金正恩18日在平壤会见了俄罗斯国防部长别洛乌索夫。"
+            "金正恩表示，朝方将履行两国条约规定的义务。",
+        ),
+    ],
+)
+def test_a_treaty_named_as_a_basis_is_no_agreement_news(lang: str, title: str, text: str) -> None:
+    got = run(title, text, lang)
+    assert "high_level_visit" in got.reported_types()
+    assert "agreement" not in got.reported_types(), got.explanation
