@@ -149,7 +149,10 @@ def test_a_timeline_reports_every_visit_it_lists() -> None:
     ],
 )
 def test_a_visiting_troupe_or_team_is_a_delegation(lang: str, title: str, text: str) -> None:
-    assert visit_types(run(title, text, lang)) == {"delegation"}
+    got = run(title, text, lang)
+    assert visit_types(got) == {"delegation"}
+    # the performance or the match is the news: its domain is primary
+    assert got.primary == "media_culture", got.explanation
 
 
 @pytest.mark.parametrize(

@@ -125,8 +125,11 @@ def _add_lang(m: Matcher, data: dict[str, Any], forms: Mapping[str, tuple[str, .
     commission = data.get("cues", {}).get("commission", [])
     add(commission, ("cue", "economic", STRONG))
     add(commission, ("cue", "visit", STRONG))
-    # a visiting group (an art troupe, a team, doctors): a delegation when it is abroad
-    add(data.get("cues", {}).get("group", []), ("cue", "delegation", STRONG))
+    # a visiting group (an art troupe, a team, doctors): a delegation when it is abroad,
+    # and a cultural, sports or health exchange
+    troupes = data.get("cues", {}).get("group", [])
+    add(troupes, ("cue", "delegation", STRONG, "group"))
+    add(troupes, ("cue", "media_culture", STRONG))
     add(data.get("signed", {}).get("terms", []), ("signed",))
     for side, terms in data.get("venue", {}).items():
         add(terms, ("venue", side))

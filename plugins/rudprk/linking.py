@@ -436,6 +436,8 @@ def analyse(
         ):
             rank = 0
         a.rank_note = note or "no ranked party"
+        dele = [c for c in live if c.group == "delegation"]
+        a.troupe_only = bool(dele) and all(c.troupe for c in dele)
         if rank in RANK_TYPE:
             a.types[RANK_TYPE[rank]] = w
     for t in DOMAIN_TYPES:

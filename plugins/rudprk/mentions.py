@@ -110,6 +110,7 @@ class Cue:
     term: str
     negated: bool = False
     in_title: bool = False  # part of a job title (the same term is a role)
+    troupe: bool = False  # a visiting group ("art troupe"), not the word "delegation"
 
 
 @dataclass(slots=True)
@@ -132,6 +133,9 @@ class Analysis:
     focal: set[str] = field(default_factory=set)
     #: the visit rank came only from the word "delegation" (no named person or title)
     bare_delegation: bool = False
+    #: the sentence's delegation is a visiting troupe or team: its performance or match
+    #: is the news (the domain is primary), the delegation a type beside it
+    troupe_only: bool = False
 
 
 # --- mentions ------------------------------------------------------------------------
@@ -280,7 +284,8 @@ def mentions_and_cues(
                     )
                 )
             elif tag == "cue":
-                a.cues.append(Cue(p[1], p[2], start, end, m.key, in_title=in_title))
+                troupe = len(p) > 3 and p[3] == "group"
+                a.cues.append(Cue(p[1], p[2], start, end, m.key, in_title=in_title, troupe=troupe))
             else:
                 a.markers.append((tag, p[1] if len(p) > 1 else None, start, end))
     for start, end, name in generic_people(k, item_text):

@@ -85,13 +85,16 @@ def primary_of(
         and top["agreement"] >= max((top[t] for t in visits), default=0.0)
     ):
         return "agreement", "a signed document leads the headline"
-    head_visits = [t for t in visits if top[t] > 0]
+    # a troupe's performance or a team's match is news of its domain (media, sports):
+    # the visiting group is a delegation beside it, not the primary
+    troupe = all(a.troupe_only for a in linked if "delegation" in a.types)
+    head_visits = [t for t in visits if top[t] > 0 and not (t == "delegation" and troupe)]
     if head_visits:
         best = max(head_visits, key=lambda t: (top[t], mass[t]))
         return best, f"visit or meeting in headline/lead (weight {top[best]:.2f})"
     if "message" in cands and top["message"] > 0:
         return "message", "a message leads the headline"
-    head_domains = [t for t in cands if top[t] > 0]
+    head_domains = [t for t in cands if top[t] > 0 and not (t == "delegation" and troupe)]
     if head_domains:
         best = max(head_domains, key=lambda t: (top[t], mass[t]))
         return best, f"strongest in headline/lead (weight {top[best]:.2f})"
