@@ -139,24 +139,34 @@ def test_invalid_character_references_do_not_kill_the_feed(
     ]
 
 
+@pytest.mark.parametrize("which", ["fast path", "feedparser"])
 def test_any_parser_exception_is_a_failed_poll_with_backoff(
-    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, which: str
 ) -> None:
     real_parse = monitor.ingest.parse.feedparser.parse
+    real_fast = monitor.ingest.parse.fast_parse
 
     def exploding(stream: io.BytesIO, **kwargs: Any) -> Any:
         if b"EXPLODE" in stream.getvalue():
             raise RuntimeError("feedparser bug")
         return real_parse(stream, **kwargs)
 
+    def exploding_fast(body: bytes, headers: Any) -> Any:
+        if b"EXPLODE" in body:
+            if which == "feedparser":
+                return None  # the fast path declines: feedparser parses it
+            raise RuntimeError("fast path bug")
+        return real_fast(body, headers)
+
     monkeypatch.setattr(monitor.ingest.parse.feedparser, "parse", exploding)
+    monkeypatch.setattr(monitor.ingest.parse, "fast_parse", exploding_fast)
     server.route("/boom.xml", rss([{"title": "EXPLODE", "link": "https://x.example/e"}]))
     out = cycle(
         config_for(tmp_path, {"boom": server.url("/boom.xml"), "good": server.url("/good.xml")})
     )
     boom = out.feeds["boom"]
     assert boom.consecutive_failures == 1 and boom.last_error is not None
-    assert "RuntimeError: feedparser bug" in boom.last_error
+    assert f"RuntimeError: {which} bug" in boom.last_error
     assert boom.next_poll_at is not None and boom.next_poll_at > NOW + timedelta(seconds=30)
     assert out.alerted == ["ALERT good feed"]
 

@@ -284,3 +284,25 @@ def test_html_to_text(html: str, text: str) -> None:
 def test_html_to_text_keeps_paragraphs_on_request() -> None:
     html = "<h1>Title</h1>\n<p>First  line<br>second</p><ul><li>item</li></ul>"
     assert html_to_text(html, keep_paragraphs=True) == "Title\n\nFirst line\n\nsecond\n\nitem"
+
+
+def test_parsing_tries_no_import() -> None:
+    """feedparser asked for its drv_libxml2 SAX driver on every parse: a failed import,
+    with a search of sys.path, per feed."""
+    import sys
+
+    body = rss([item(1)])
+    parse_feed(body, RSS, URL, FETCHED, fast=False)
+    attempts: list[str] = []
+
+    class Spy:
+        def find_spec(self, name: str, *args: object) -> None:
+            attempts.append(name)
+
+    sys.meta_path.insert(0, Spy())  # type: ignore[arg-type]
+    try:
+        parse_feed(body, RSS, URL, FETCHED, fast=False)
+        parse_feed(body, RSS, URL, FETCHED)
+    finally:
+        sys.meta_path.pop(0)
+    assert attempts == []

@@ -1,6 +1,8 @@
 """Feed bodies (RSS 0.9x/1.0/2.0, Atom) to clean, identified entries.
 
-feedparser does the format work; this module decides what counts as a usable feed,
+`monitor.ingest.fastparse` reads the common feed shapes with lxml, and feedparser (the
+reference, proven equal by tests/test_fastparse.py) does the format work for everything
+else; this module decides what counts as a usable feed,
 repairs mislabelled encodings, turns markup into text, puts dates in UTC and gives
 every entry its identity (`monitor.ingest.identity`). Pure and synchronous: the pipeline runs
 it in a worker thread, or, with a deadline, in a worker process (`parse_feed_bounded`).
@@ -24,7 +26,7 @@ import logging
 import multiprocessing
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +36,7 @@ import charset_normalizer  # the detector feedparser itself can use
 import feedparser
 
 from monitor.errors import MonitorError
+from monitor.ingest.fastparse import fast_parse
 from monitor.ingest.fetch import looks_like_html, media_type
 from monitor.ingest.identity import canonical_url, entry_key, is_web_url
 from monitor.ingest.textclean import html_to_text
@@ -85,6 +88,11 @@ _SUPERSETS = {
 }
 _DETECT_SAMPLE = 64 * 1024
 
+# feedparser's strict parser is expat (the reference the fast path is proven against);
+# left alone, feedparser asks for the drv_libxml2 SAX driver first on every parse, a
+# failed import that searches sys.path each time.
+feedparser.api.PREFERRED_XML_PARSERS[:] = []
+
 
 class ParseError(MonitorError):
     """The body yields no usable feed. `reason` says why; `url` names the feed.
@@ -129,15 +137,21 @@ class ParsedFeed:
 
 
 def parse_feed(
-    body: bytes, headers: Mapping[str, str], url: str, fetched_at: datetime
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    fetched_at: datetime,
+    *,
+    fast: bool = True,
 ) -> ParsedFeed:
     """Parse one fetched feed body; raise ParseError when it is not a usable feed.
 
     An empty but valid feed returns no entries and no error. Any exception raised while
-    parsing becomes a ParseError naming it, so one bad body is one failed poll.
+    parsing becomes a ParseError naming it, so one bad body is one failed poll. `fast`
+    tries `monitor.ingest.fastparse` first (False: feedparser only, the reference).
     """
     try:
-        return _parse_feed(body, headers, url, fetched_at)
+        return _parse_feed(body, headers, url, fetched_at, fast)
     except ParseError:
         raise
     except Exception as exc:  # feedparser's UnicodeEncodeError, ValueError, anything
@@ -146,7 +160,7 @@ def parse_feed(
 
 
 def _parse_feed(
-    body: bytes, headers: Mapping[str, str], url: str, fetched_at: datetime
+    body: bytes, headers: Mapping[str, str], url: str, fetched_at: datetime, fast: bool
 ) -> ParsedFeed:
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
@@ -160,23 +174,14 @@ def _parse_feed(
     body, response_headers = _fix_encoding(body, lowered, url)
     body = strip_internal_subset(body)
     body = replace_invalid_char_refs(body)
-    # A stream, never bytes or str: feedparser opens strings that look like paths/URLs.
-    # Markup is reduced to text afterwards, so sanitising or resolving URIs inside
-    # content would be wasted work.
-    data = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=response_headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
-    error = data.get("bozo_exception") if data.get("bozo") else None
-    raw_entries = data.get("entries") or []
-    if not raw_entries:
-        if error is not None and not isinstance(error, _NON_XML_ERRORS):
-            raise ParseError(url, f"no entries and XML error: {_describe(error)}")
-        if not data.get("version"):
-            raise ParseError(url, "not a feed: no RSS or Atom root element")
-    feed = data.get("feed") or {}
+    found = fast_parse(body, response_headers) if fast else None
+    raw_entries: Sequence[Mapping[str, Any]]
+    feed: Mapping[str, Any]
+    error: BaseException | None = None
+    if found is not None:
+        raw_entries, feed = found
+    else:
+        raw_entries, feed, error = _feedparser(body, response_headers, url)
     feed_language = _language(feed.get("language"))
     entries: list[Entry] = []
     seen: set[str] = set()
@@ -196,6 +201,30 @@ def _parse_feed(
         language=feed_language,
         warning=warning,
     )
+
+
+def _feedparser(
+    body: bytes, response_headers: dict[str, str], url: str
+) -> tuple[list[Mapping[str, Any]], Mapping[str, Any], BaseException | None]:
+    """feedparser's entries, feed fields and error (None unless it complained); the
+    reference `fast_parse` is proven against."""
+    # A stream, never bytes or str: feedparser opens strings that look like paths/URLs.
+    # Markup is reduced to text afterwards, so sanitising or resolving URIs inside
+    # content would be wasted work.
+    data = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    error = data.get("bozo_exception") if data.get("bozo") else None
+    raw_entries = data.get("entries") or []
+    if not raw_entries:
+        if error is not None and not isinstance(error, _NON_XML_ERRORS):
+            raise ParseError(url, f"no entries and XML error: {_describe(error)}")
+        if not data.get("version"):
+            raise ParseError(url, "not a feed: no RSS or Atom root element")
+    return raw_entries, data.get("feed") or {}, error
 
 
 # --- parsing in a worker process, with a deadline ------------------------------------

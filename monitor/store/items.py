@@ -23,6 +23,7 @@ from monitor.store.base import (
     EntryRecord,
     ItemChange,
 )
+from monitor.store.bulk import insert_many
 from monitor.store.rows import item_row, new_id
 
 
@@ -59,7 +60,7 @@ class ItemsStore:
             if plan.inserts:
                 # One executemany, then the new ids by key (keys are unique): cheaper than
                 # RETURNING, which SQLite can only give back one row per statement.
-                conn.execute(t.items.insert(), plan.inserts)
+                insert_many(conn, t.items, plan.inserts)
                 keys = [row["key"] for row in plan.inserts]
                 ids: dict[str, int] = {}
                 for chunk in _chunks(keys):
@@ -73,8 +74,9 @@ class ItemsStore:
                     [{**u, "item_id": ref.id} for ref, u in plan.updates],
                 )
             if plan.sources:
-                conn.execute(
-                    t.item_sources.insert(),
+                insert_many(
+                    conn,
+                    t.item_sources,
                     [{"item_id": ref.id, "feed_id": feed_id, "first_seen_at": fetched_at}
                      for ref in plan.sources],
                 )  # fmt: skip
