@@ -494,3 +494,26 @@ def test_malformed_urls_are_errors_not_exceptions(url: str, error: str) -> None:
 
     for result in run(FAST, both):
         assert result.error is not None and result.error.startswith(error)
+
+
+def test_feed_polls_reuse_the_connection_to_a_host(server: FeedServer) -> None:
+    """Conditional polls answered 304 keep their connection (httpx's client closed it
+    after every 304, whose empty body it was never asked to read)."""
+    server.route("/feed.xml", rss(ITEMS), etag='"v1"')
+
+    async def job(f: Fetcher) -> list[FetchResult]:
+        return [await f.fetch_feed(server.url("/feed.xml"), Validators('"v1"')) for _ in range(5)]
+
+    server.clear()
+    results = run(FAST, job)
+    assert [r.status for r in results] == [304] * 5
+    assert server.connections == 1
+
+
+def test_an_intranet_feed_may_redirect_within_the_intranet(server: FeedServer) -> None:
+    """The feed client reports the address that answered: a redirect from a private
+    address may lead to another (the operator configured an intranet feed)."""
+    server.route("/internal.xml", rss(ITEMS))
+    server.route("/moved.xml", redirect_to=f"http://localhost:{server.port}/internal.xml")
+    result = feed(server, "/moved.xml")
+    assert result.ok and result.final_url.endswith("/internal.xml")

@@ -56,6 +56,7 @@ class FeedServer:
         self._stopping = threading.Event()
         self._active = 0
         self._max_active = 0
+        self._connections = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -163,10 +164,17 @@ class FeedServer:
         with self._lock:
             return self._max_active
 
+    @property
+    def connections(self) -> int:
+        """The TCP connections accepted since the last `clear`."""
+        with self._lock:
+            return self._connections
+
     def clear(self) -> None:
-        """Forget logged requests and the concurrency high-water mark."""
+        """Forget logged requests, connections and the concurrency high-water mark."""
         with self._lock:
             self._requests.clear()
+            self._connections = 0
             self._max_active = self._active
 
     def _enter(self) -> None:
@@ -194,6 +202,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
         pass
+
+    def setup(self) -> None:  # once per connection
+        super().setup()
+        with self.server_state._lock:
+            self.server_state._connections += 1
 
     def do_HEAD(self) -> None:
         self._serve(send_body=False)
