@@ -37,6 +37,16 @@ def test_a_pack_is_matched_only_against_its_own_language() -> None:
     assert not any(p[0] == "cue" for p in payload_tags("fr", "talks"))
 
 
+def test_no_term_spans_a_line_break() -> None:
+    # a headline ending in "Russia" and a lead opening with "North Korea" are no
+    # "Russia North Korea" pair: the lead keeps its own country name
+    text = "North Korea sends more shells to Russia\n\nNorth Korea has shipped more"
+    found = knowledge("en").matcher.find(normalize(text).text)
+    assert all("\n" not in text[m.start : m.end] for m in found)
+    lead = text.index("\n\n") + 2
+    assert any(m.start == lead and m.payloads[0][:2] == ("country", "kp") for m in found)
+
+
 def test_country_names_come_from_the_language_pack() -> None:
     assert ("country", "kp", "North Korea", True) in payload_tags("de", "Nordkorea")
     assert not any(p[0] == "country" for p in payload_tags("en", "Nordkorea"))

@@ -177,3 +177,34 @@ def test_a_treaty_named_as_a_basis_is_no_agreement_news(lang: str, title: str, t
     got = run(title, text, lang)
     assert "high_level_visit" in got.reported_types()
     assert "agreement" not in got.reported_types(), got.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "North Korea sends more artillery shells to Russia",
+            "North Korea has shipped another million artillery shells to Russia since "
+            "the summer, according to South Korea's intelligence service.",
+        ),
+        (
+            "it",
+            "La Corea del Nord invia altri proiettili alla Russia",
+            "La Corea del Nord ha inviato alla Russia un altro milione di proiettili di "
+            "artiglieria dall'estate, secondo l'intelligence di Seul.",
+        ),
+        (
+            "tr",
+            "Kuzey Kore Rusya'ya yeni top mermisi gönderdi",
+            "Güney Kore istihbaratına göre Kuzey Kore, yazdan bu yana Rusya'ya bir milyon "
+            "top mermisi daha gönderdi.",
+        ),
+    ],
+)
+def test_a_third_countrys_intelligence_is_a_source_not_a_security_contact(
+    lang: str, title: str, text: str
+) -> None:
+    got = run(title, text, lang)
+    assert "military" in got.reported_types(), got.explanation
+    assert "security" not in got.reported_types(), got.explanation

@@ -300,6 +300,7 @@ def analyse(
     _attribute_roles(a)
     _attribution(a)
     _cited_sources(a)
+    _third_party_services(a)
     _negation(a)
     _message_parties(a)
     invited = _invitation(a)
@@ -516,6 +517,35 @@ def _cited_sources(a: Analysis) -> None:
         near = any(m.start - 50 <= s <= m.end + 30 for _, _, s, _e in attrs)
         if m.kind == "org" and m.side in SIDES and not m.attributed and near:
             m.cited = True
+
+
+#: How close a third country's name stands to an intelligence word it owns ("South
+#: Korea's spy agency", "l'intelligence di Seul", "Güney Kore istihbaratı").
+OWNER_SPAN = 25
+
+
+def _third_party_services(a: Analysis) -> None:
+    """A third country's intelligence or security service is a source, not a contact:
+    a security word whose nearest name, in the same clause, is a third country's
+    belongs to that country ("according to South Korean intelligence, ..."), and gives
+    no security type to the news it reports."""
+    text, base = a.sentence.text, a.sentence.start
+    named = [m for m in a.mentions if m.kind in ("country", "org", "place", "person")]
+    if not any(m.side == "other" for m in named):
+        return
+    kept = []
+    for c in a.cues:
+        if c.group == "security":
+            near = []
+            for m in named:
+                lo, hi = (m.end, c.start) if m.end <= c.start else (c.end, m.start)
+                gap = max(hi - lo, 0)
+                if gap <= OWNER_SPAN and not clause_between(text, lo - base, hi - base):
+                    near.append((gap, m))
+            if near and min(near, key=lambda x: x[0])[1].side == "other":
+                continue
+        kept.append(c)
+    a.cues = kept
 
 
 def _nationality_over_guess(a: Analysis) -> None:

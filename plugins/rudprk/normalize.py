@@ -51,6 +51,9 @@ def _norm_char(ch: str) -> str:
         return " "
     if ch in _QUOTES:
         return '"'
+    if ch == "\n":
+        return ch  # a line break ends every term: a headline's last word and the lead's
+        # first are no phrase ("... to Russia" / "North Korea has ...")
     if ch.isspace():
         return " "
     out = []

@@ -27,6 +27,8 @@ VISIT_SCALED = frozenset({"summit", "high_level_visit", "delegation"})
 _CONTACT_TYPES = frozenset({"summit", "high_level_visit", "delegation", "message", "agreement"})
 CONTEXT_DOMAINS = frozenset({"military", "economic", "media_culture", "security"})
 CONTEXT = 0.7
+#: A document named as the basis of another contact ("under the treaty") counts this.
+RECALLED = 0.4
 REL_GAIN = 0.8
 #: An item whose linked sentences hold only generic cooperation words stays below this.
 GENERIC_ONLY_CAP = 0.45
@@ -70,9 +72,10 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
         for t, v in a.types.items():
             if t == "delegation" and higher and a.bare_delegation:
                 continue
-            domain_aside = context and t in CONTEXT_DOMAINS and t not in a.focal
-            if domain_aside or (t == "agreement" and _recalled_document(a, main)):
+            if context and t in CONTEXT_DOMAINS and t not in a.focal:
                 v *= CONTEXT
+            elif t == "agreement" and _recalled_document(a, main):
+                v *= RECALLED
             bucket[t].append(v)
     out = {}
     for t in CONTACT_TYPES:
