@@ -208,3 +208,30 @@ def test_a_third_countrys_intelligence_is_a_source_not_a_security_contact(
     got = run(title, text, lang)
     assert "military" in got.reported_types(), got.explanation
     assert "security" not in got.reported_types(), got.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "zh",
+            "朝鲜劳动党代表团抵达莫斯科 深化俄朝全面战略伙伴关系",
+            "朝鲜劳动党代表团18日抵达莫斯科，将出席统一俄罗斯党代表大会。"
+            "俄方表示，两党交流是两国全面战略伙伴关系的重要组成部分。",
+        ),
+        (
+            "en",
+            "North Korean party delegation in Moscow to deepen comprehensive strategic partnership",
+            "A delegation of the Workers' Party of Korea arrived in Moscow on Tuesday for "
+            "the congress of United Russia. Party exchanges are an important part of the "
+            "comprehensive strategic partnership between Russia and North Korea, the "
+            "Russian side said.",
+        ),
+    ],
+)
+def test_a_partnership_named_as_the_relationship_is_no_document(
+    lang: str, title: str, text: str
+) -> None:
+    got = run(title, text, lang)
+    assert "delegation" in got.reported_types(), got.explanation
+    assert "agreement" not in got.reported_types(), got.explanation
