@@ -22,6 +22,13 @@ def run(title: str, text: str, lang: str) -> Classification:
     return classify(Item(id="t", title=title, text=body, language=lang, published=PUB))
 
 
+def reports(lang: str, title: str, text: str, has: str, lacks: str) -> None:
+    """The item is reported with type `has` and without type `lacks`."""
+    got = run(title, text, lang)
+    assert has in got.reported_types(), got.explanation
+    assert lacks not in got.reported_types(), got.explanation
+
+
 def visit_types(got: Classification) -> set[str]:
     assert got.relevant, got.explanation
     return set(got.reported_types()) & VISITS
@@ -174,9 +181,7 @@ def test_a_visiting_troupe_or_team_is_a_delegation(lang: str, title: str, text: 
     ],
 )
 def test_a_treaty_named_as_a_basis_is_no_agreement_news(lang: str, title: str, text: str) -> None:
-    got = run(title, text, lang)
-    assert "high_level_visit" in got.reported_types()
-    assert "agreement" not in got.reported_types(), got.explanation
+    reports(lang, title, text, has="high_level_visit", lacks="agreement")
 
 
 @pytest.mark.parametrize(
@@ -205,9 +210,7 @@ def test_a_treaty_named_as_a_basis_is_no_agreement_news(lang: str, title: str, t
 def test_a_third_countrys_intelligence_is_a_source_not_a_security_contact(
     lang: str, title: str, text: str
 ) -> None:
-    got = run(title, text, lang)
-    assert "military" in got.reported_types(), got.explanation
-    assert "security" not in got.reported_types(), got.explanation
+    reports(lang, title, text, has="military", lacks="security")
 
 
 @pytest.mark.parametrize(
@@ -232,6 +235,4 @@ def test_a_third_countrys_intelligence_is_a_source_not_a_security_contact(
 def test_a_partnership_named_as_the_relationship_is_no_document(
     lang: str, title: str, text: str
 ) -> None:
-    got = run(title, text, lang)
-    assert "delegation" in got.reported_types(), got.explanation
-    assert "agreement" not in got.reported_types(), got.explanation
+    reports(lang, title, text, has="delegation", lacks="agreement")
