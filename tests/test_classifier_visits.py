@@ -10,8 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from monitor.models import DEFAULT_TYPE_THRESHOLD, Classification, Item
+from monitor.models import Classification, Item
 from monitor.plugins.rudprk import classify
+from monitor.taxonomy import DEFAULT_TYPE_THRESHOLD
 
 PUB = datetime(2025, 3, 18, 9, 0)
 VISITS = {"summit", "high_level_visit", "delegation"}
