@@ -542,3 +542,59 @@ def test_a_counterpart_takes_the_side_of_the_third_country_person_it_names(
     # the guessed Russian name is Belarusian after Minsk, and so is the counterpart role
     c = classify(item(text, lang=lang))
     assert not c.relevant, c.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Russian oil keeps reaching North Korea, satellite images show",
+            "Satellite images show Russian tankers unloading refined oil at the North "
+            "Korean port of Rajin this month. Satellite imagery of the port also shows "
+            "Russian coal being loaded for North Korea.",
+        ),
+        (
+            "ja",
+            "ロシア産石油、北朝鮮へ　衛星画像で判明",
+            "衛星画像の分析で、ロシアのタンカーが北朝鮮の羅津港で石油精製品を荷揚げしていることがわかった。",
+        ),
+        (
+            "pt",
+            "Petróleo russo continua a chegar à Coreia do Norte, mostram imagens de satélite",
+            "Imagens de satélite mostram petroleiros russos a descarregar produtos "
+            "petrolíferos no porto norte-coreano de Rajin.",
+        ),
+    ],
+)
+def test_satellite_images_are_evidence_not_military_cooperation(
+    lang: str, title: str, text: str
+) -> None:
+    got = classify(item(f"{title}\n\n{text}", title=title, lang=lang))
+    assert "economic" in got.reported_types(), got.explanation
+    assert "military" not in got.reported_types(), got.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "South Korea and US leaders vow joint response to Russia-North Korea military ties",
+            "South Korean President Lee Jae-myung and US President Donald Trump agreed at "
+            "their summit in Washington on Monday to respond jointly to military "
+            "cooperation between Russia and North Korea.",
+        ),
+        (
+            "ko",
+            "한미 정상회담…북러 군사협력에 공동 대응",
+            "이재명 대통령과 도널드 트럼프 미국 대통령은 25일 워싱턴에서 정상회담을 열고 "
+            "북러 군사협력에 공동으로 대응하기로 했다.",
+        ),
+    ],
+)
+def test_two_third_countries_meeting_about_the_ties_is_no_contact(
+    lang: str, title: str, text: str
+) -> None:
+    got = classify(item(f"{title}\n\n{text}", title=title, lang=lang))
+    assert not got.relevant, got.explanation

@@ -364,7 +364,7 @@ def analyse(
     ):
         # the DPRK named only as a country or its capital ("talks also touched on
         # Pyongyang") is the topic of Russia's talks with the third country
-        a.why_not = "Russia–third-country frame in the headline; the DPRK only as topic"
+        a.why_not = "third-country frame in the headline; the DPRK only as topic"
         return
     if third and not all(sides.values()):
         a.why_not = f"third party ({', '.join(sorted(set(third)))})"
@@ -570,9 +570,9 @@ _MEETING = frozenset({"visit", "summit", "delegation", "phone", "receive"})
 
 def third_country_frame(head: list[Analysis]) -> bool:
     """Whether a headline sentence reports a meeting of Russia with a third country and
-    names the DPRK at most as a country word ("Seoul and Moscow discuss North Korea"):
-    the item is then about Russia's dealings with that country. Sources ("..., Seoul
-    says") are no parties."""
+    names the DPRK at most as a country word ("Seoul and Moscow discuss North Korea"),
+    or a meeting of two third countries that names neither side's people: the item is
+    then about those dealings. Sources ("..., Seoul says") are no parties."""
     for a in head:
         _attribute_roles(a)
         _attribution(a)
@@ -591,6 +591,14 @@ def third_country_frame(head: list[Analysis]) -> bool:
             for m in live
         )
         if ru and third and not kp_strong:
+            return True
+        # two third countries meeting about the ties ("한미 정상회담… 북러 군사협력 공동
+        # 대응"): neither side takes part, the DPRK and Russia are their topic
+        thirds = {
+            m.name for m in live if m.side == "other" and m.kind in ("country", "person") and m.name
+        }
+        sides_named = any(m.side in SIDES and m.kind in ("person", "org") for m in live)
+        if len(thirds) >= 2 and not sides_named:
             return True
     return False
 
