@@ -237,3 +237,39 @@ def test_a_partnership_named_as_the_relationship_is_no_document(
     lang: str, title: str, text: str
 ) -> None:
     reports(lang, title, text, has="delegation", lacks="agreement")
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Kim Jong Un receives Medvedev in Pyongyang",
+            "North Korean leader Kim Jong Un received Dmitry Medvedev, deputy chairman of "
+            "Russia's Security Council, in Pyongyang on Thursday. "
+            "Medvedev conveyed warm greetings from President Vladimir Putin to Kim. "
+            "Kim asked Medvedev to pass his greetings to Putin.",
+        ),
+        (
+            "ko",
+            "김정은, 메드베데프 접견",
+            "김정은 국무위원장이 9일 평양에서 드미트리 메드베데프 러시아 국가안보회의 부의장을 "
+            "접견했다. 메드베데프 부의장은 푸틴 대통령의 따뜻한 인사를 전했다. "
+            "김 위원장도 푸틴 대통령에게 안부를 전해달라고 말했다.",
+        ),
+    ],
+)
+def test_greetings_conveyed_at_a_meeting_are_part_of_it(lang: str, title: str, text: str) -> None:
+    reports(lang, title, text, has="high_level_visit", lacks="message")
+
+
+def test_a_message_in_the_title_of_a_visit_is_reported() -> None:
+    reports(
+        "en",
+        "Shoigu hands Kim Jong Un a personal message from Putin",
+        "Russian Security Council Secretary Sergei Shoigu handed North Korean leader Kim "
+        "Jong Un a personal message from President Vladimir Putin during talks in "
+        "Pyongyang on Tuesday.",
+        has="message",
+        lacks="delegation",
+    )

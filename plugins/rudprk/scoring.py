@@ -65,6 +65,10 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
     # context, not its news; in a sentence with it ("talks on military cooperation") or
     # in the headline itself it is the news
     main = {t for a in linked if a.sentence.region == HEAD for t in a.types if t in _CONTACT_TYPES}
+    # good wishes conveyed at a meeting are part of it (taxonomy convention 5): in an
+    # item whose title reports a visit and no message, a message below is the meeting's
+    title = {t for a in linked if a.sentence.index == 0 for t in a.types}
+    meeting = bool(title & VISIT_SCALED) and "message" not in title
     for a in linked:
         focal |= a.focal
         bucket = head if retro or a.sentence.region in (HEAD, LEAD) else body
@@ -74,7 +78,7 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
                 continue
             if context and t in CONTEXT_DOMAINS and t not in a.focal:
                 v *= CONTEXT
-            elif t == "agreement" and _recalled_document(a, main):
+            elif _aside(t, a, main, meeting):
                 v *= RECALLED
             bucket[t].append(v)
     out = {}
@@ -89,6 +93,14 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
             value *= FOCUS_BODY_ONLY
         out[t] = round(min(value, score), 4)
     return out
+
+
+def _aside(t: str, a: Analysis, main: set[str], meeting: bool) -> bool:
+    """A document named as the basis of another contact, or greetings conveyed at the
+    meeting the title reports: part of that contact, not news of their own."""
+    if t == "agreement":
+        return _recalled_document(a, main)
+    return t == "message" and meeting and a.sentence.index > 0
 
 
 def _recalled_document(a: Analysis, main: set[str]) -> bool:
