@@ -273,3 +273,34 @@ def test_a_message_in_the_title_of_a_visit_is_reported() -> None:
         has="message",
         lacks="delegation",
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Russian Defence Minister Belousov arrives in Pyongyang for talks",
+            "Russian Defence Minister Andrei Belousov arrived in Pyongyang on Tuesday for "
+            "talks with North Korean Defence Minister No Kwang Chol. "
+            "Putin and Kim Jong Un signed a comprehensive strategic partnership treaty in "
+            "Pyongyang in June 2024. "
+            "The treaty, signed in June 2024, obliges each side to help the other if it is "
+            "attacked.",
+        ),
+        (
+            "es",
+            "El ministro ruso de Defensa Beloúsov llega a Pyongyang",
+            "El ministro ruso de Defensa, Andréi Beloúsov, llegó el martes a Pyongyang para "
+            "conversar con su homólogo norcoreano, No Kwang Chol. "
+            "Putin y Kim Jong-un firmaron un tratado de asociación estratégica integral en "
+            "Pyongyang en junio de 2024. "
+            "El tratado, firmado en junio de 2024, obliga a cada parte a ayudar a la otra "
+            "si es atacada.",
+        ),
+    ],
+)
+def test_a_treaty_signed_long_before_is_recalled_not_reported(
+    lang: str, title: str, text: str
+) -> None:
+    reports(lang, title, text, has="high_level_visit", lacks="agreement")

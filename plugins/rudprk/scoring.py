@@ -70,7 +70,8 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
     title = {t for a in linked if a.sentence.index == 0 for t in a.types}
     meeting = bool(title & VISIT_SCALED) and "message" not in title
     for a in linked:
-        focal |= a.focal
+        if not a.background:  # a signing recalled from last year is not the event
+            focal |= a.focal
         bucket = head if retro or a.sentence.region in (HEAD, LEAD) else body
         context = bool(main) and a.sentence.index > 0 and not (a.types.keys() & _CONTACT_TYPES)
         for t, v in a.types.items():
@@ -111,8 +112,12 @@ def _recalled_document(a: Analysis, main: set[str]) -> bool:
     return (
         bool(main)
         and "agreement" not in main
-        and "agreement" not in a.focal
-        and not any(m[0] == "signed" for m in a.markers)
+        # a signing dated well before the news ("the treaty signed last June") is
+        # recalled as much as a treaty named without one
+        and (
+            a.background
+            or ("agreement" not in a.focal and not any(m[0] == "signed" for m in a.markers))
+        )
     )
 
 
