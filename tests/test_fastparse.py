@@ -15,6 +15,9 @@ import pytest
 from monitor.ingest.fastparse import fast_parse
 from monitor.ingest.parse import ParsedFeed, ParseError, parse_feed
 
+# feedparser's entries warn when read for `updated_parsed` without one (its issue 310)
+pytestmark = pytest.mark.filterwarnings("ignore:To avoid breaking existing software")
+
 FETCHED = datetime(2025, 11, 12, 8, 0, 0, tzinfo=UTC)
 URL = "https://feeds.example/news/world.xml"
 
@@ -110,6 +113,9 @@ EXTRAS = [
     "<category>World</category>",
     "<author>editor@news.example (Editor)</author>",
     "<dc:creator>Jane Doe</dc:creator>",
+    "<dc:subject>Politics</dc:subject>",
+    "<rights>© News Example</rights>",
+    "<contributor><name>Sub Editor</name></contributor>",
     '<enclosure url="https://cdn.example/a.mp3" length="1" type="audio/mpeg"/>',
     "<comments>https://news.example/comments/{n}</comments>",
     '<media:content url="https://cdn.example/p{n}.jpg" medium="image"/>',

@@ -107,3 +107,47 @@ def test_hostile_feeds_do_not_stop_healthy_ones(tmp_path: Path, server: FeedServ
     error = store.feed("error")
     assert error is not None and error.consecutive_failures == 1 and error.next_poll_at is not None
     store.close()
+
+
+def test_feeds_are_fetched_no_faster_than_they_are_parsed_and_stored(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backpressure: with parsing held up, no more feeds are fetched than
+    `[fetch] concurrency` (before, every feed of a cycle was fetched while the first
+    bodies waited for a parser, all of them in memory)."""
+    import threading
+
+    import monitor.service.pipeline
+
+    feeds = []
+    for i in range(30):
+        server.route(f"/f{i}.xml", rss(feed_items(2, f"f{i}")))
+        feeds.append({"name": f"f{i}", "url": server.url(f"/f{i}.xml"), "fulltext": False})
+    config = Config.model_validate(
+        {
+            "store": {"path": str(tmp_path / "monitor.db")},
+            "fetch": {"per_host": 4, "concurrency": 4, "total_timeout": 10},
+            "feeds": feeds,
+        }
+    )
+    release = threading.Event()
+    real_parse = monitor.service.pipeline.parse_feed
+
+    def held_parse(*args: object, **kwargs: object) -> object:
+        release.wait(10)
+        return real_parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(monitor.service.pipeline, "parse_feed", held_parse)
+
+    async def cycle() -> tuple[int, int]:
+        async with Runtime(config, host=PluginHost(config), notifiers={}) as runtime:
+            polls = asyncio.gather(*(runtime.poll(f["name"]) for f in feeds))  # type: ignore[arg-type]
+            await asyncio.sleep(1.0)  # time enough to fetch every feed, were it allowed
+            fetched_while_held = len(server.requests)
+            release.set()
+            await polls
+            return fetched_while_held, runtime.store.item_count()
+
+    fetched_while_held, items = asyncio.run(cycle())
+    assert fetched_while_held <= 4
+    assert items == 60

@@ -266,7 +266,7 @@ class _Walk:
             kind = "atom"
         else:
             raise _Decline
-        self._root_lang(root, set_feed=kind != "rdf")
+        self._root_lang(root)
         if self.header_lang:
             self.feed["language"] = self.header_lang.replace("_", "-")
         if self.lang and kind != "rdf":
@@ -295,7 +295,9 @@ class _Walk:
             return None  # empty or odd: feedparser says what it is
         return self.entries, self.feed
 
-    def _root_lang(self, root: Any, *, set_feed: bool) -> None:
+    def _root_lang(self, root: Any) -> None:
+        """xml:lang on the root (the only place the fast path reads it) sets the entries'
+        language; feedparser also makes it the feed's, except on an RDF root."""
         attrs = root.attrib
         for key in attrs:
             local = key.rpartition("}")[2].lower()

@@ -201,6 +201,15 @@ class _Hop:
 
 
 @dataclass
+class _Held:
+    """A feed poll's slots (see `Fetcher.polling`): its host's, held by the poll
+    itself for the hops to that host, and a global one, kept until the body is done."""
+
+    host: str
+    acquired: bool = False
+
+
+@dataclass
 class _HostSlot:
     semaphore: asyncio.Semaphore
     users: int = 0
@@ -348,6 +357,33 @@ class Fetcher:
         The configured URL itself is not checked (it is the operator's), but unless
         `allow_private`, a redirect may not lead from a public address to a non-public
         one (the redirect target is the publisher's choice, not the operator's)."""
+        return await self._fetch_feed(url, validators, allow_private, None)
+
+    @asynccontextmanager
+    async def polling(
+        self, url: str, validators: Validators | None = None, *, allow_private: bool = False
+    ) -> AsyncIterator[FetchResult]:
+        """`fetch_feed`, with the fetch's share of `concurrency` kept until the block ends.
+
+        The caller parses and stores the body inside the block, so feeds are fetched no
+        faster than they are processed: at most `concurrency` bodies (and what they parse
+        into) are in memory. The slot is taken after the host's slot, as for any fetch,
+        so feeds waiting for a busy host never hold one."""
+        held = _Held(_host_key(url))
+        try:
+            # polls wait here, before any fetch state exists (thousands may be due at once)
+            async with self._host_slot(held.host):
+                await self._global.acquire()
+                held.acquired = True
+                result = await self._fetch_feed(url, validators, allow_private, held)
+            yield result
+        finally:
+            if held.acquired:
+                self._global.release()
+
+    async def _fetch_feed(
+        self, url: str, validators: Validators | None, allow_private: bool, held: _Held | None
+    ) -> FetchResult:
         validators = validators or Validators()
         headers = {"Accept": FEED_ACCEPT}
         if validators.etag:
@@ -356,7 +392,7 @@ class Fetcher:
             headers["If-Modified-Since"] = validators.last_modified
         check = "none" if allow_private else "redirects"
         return await self._fetch(
-            url, headers, validators, _feed_problem, check=check, client=self._feeds
+            url, headers, validators, _feed_problem, check=check, client=self._feeds, held=held
         )
 
     async def fetch_article(self, url: str, *, allow_private: bool) -> FetchResult:
@@ -376,6 +412,7 @@ class Fetcher:
         body_problem: BodyCheck,
         check: str,
         client: httpx.AsyncClient | None,
+        held: _Held | None = None,
     ) -> FetchResult:
         """`check`: "every hop" (articles), "redirects" (feeds: hops after the first,
         while the first answered from a public address) or "none" (`allow_private`).
@@ -436,7 +473,7 @@ class Fetcher:
             hop = None
             seen.clear()
             try:
-                async with self._slot(current):
+                async with self._slot(current, held):
                     hop_started = time.monotonic()
                     try:
                         async with asyncio.timeout(remaining):
@@ -558,16 +595,29 @@ class Fetcher:
         return bytes(body)
 
     @asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[None]:
+    async def _slot(self, url: str, held: _Held | None = None) -> AsyncIterator[None]:
         """Hold the host's slot, then a global one (in that order, so requests queued
-        behind one slow host do not hold global slots other hosts could use)."""
-        key = urlsplit(url).netloc.lower()
+        behind one slow host do not hold global slots other hosts could use). With
+        `held`, the poll's own slots are used (see `polling`)."""
+        key = _host_key(url)
+        if held is not None and held.acquired:
+            if key == held.host:
+                yield
+            else:
+                async with self._host_slot(key):
+                    yield
+            return
+        async with self._host_slot(key), self._global:
+            yield
+
+    @asynccontextmanager
+    async def _host_slot(self, key: str) -> AsyncIterator[None]:
         slot = self._hosts.get(key)
         if slot is None:
             slot = self._hosts[key] = _HostSlot(asyncio.Semaphore(self.settings.per_host))
         slot.users += 1
         try:
-            async with slot.semaphore, self._global:
+            async with slot.semaphore:
                 yield
         finally:
             slot.users -= 1
@@ -597,6 +647,13 @@ class Fetcher:
         if isinstance(exc, UnicodeError):
             return f"invalid host name: {exc}"
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _host_key(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:  # refused by `_url_problem` before any request
+        return url
 
 
 def _peer(response: httpx.Response) -> str | None:

@@ -9,12 +9,16 @@ point leaves the item pending, to be processed again at the next cycle.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from monitor.alerts.decide import decide
 from monitor.alerts.feedhealth import owed as feed_health_alert
@@ -42,6 +46,7 @@ from monitor.store.base import (
 log = logging.getLogger("monitor.service.pipeline")
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 #: Records of unchanged polls written together once this many wait (or sooner: the
 #: end of a cycle, the daemon's flush job, a stop).
 POLL_BUFFER = 200
@@ -90,6 +95,14 @@ class Pipeline:
         self._rows: dict[str, FeedRow] = {}
         self._sources: dict[str, SourceParser] | None = None
         self._unchanged: list[tuple[int, PollRecord]] = []
+        # the polls' store work in one thread: SQLite takes one writer at a time, and
+        # one connection's cache instead of one per worker thread
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, "monitor-poll-store")
+
+    async def _write(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` in the polls' store thread (as `asyncio.to_thread` would)."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
 
     def _emit(self, event: str, **fields: object) -> None:
         for observer in self.observers:
@@ -146,9 +159,9 @@ class Pipeline:
         row = self._rows.get(feed.name)
         if row is not None:
             return row
-        row = await asyncio.to_thread(self.store.feed, feed.name)
+        row = await self._write(self.store.feed, feed.name)
         if row is None or row.title != feed.title:
-            rows = await asyncio.to_thread(
+            rows = await self._write(
                 self.store.sync_feeds, [(feed.name, feed.url)], {feed.name: feed.title}
             )
             row = rows[feed.name]
@@ -160,7 +173,7 @@ class Pipeline:
         if not self._unchanged:
             return 0
         batch, self._unchanged = self._unchanged, []
-        await asyncio.to_thread(self.store.record_polls, batch)
+        await self._write(self.store.record_polls, batch)
         return len(batch)
 
     async def _record(self, row: FeedRow, record: PollRecord) -> None:
@@ -176,7 +189,7 @@ class Pipeline:
         )
         if not unchanged:
             self._rows.pop(row.name, None)
-            await asyncio.to_thread(self.store.record_poll, row.id, record)
+            await self._write(self.store.record_poll, row.id, record)
             return
         self._rows[row.name] = dataclasses.replace(
             row,
@@ -197,38 +210,12 @@ class Pipeline:
             return PollOutcome(feed.name, None, 0, 0, row.disabled_reason, None, False)
         started = self.clock()
         t0 = time.perf_counter()
-        result = await self.fetcher.fetch_feed(
+        # the body is parsed and stored within the fetch's slot: bodies are fetched no
+        # faster than they are processed (at most `[fetch] concurrency` in memory)
+        async with self.fetcher.polling(
             row.url, Validators(row.etag, row.last_modified), allow_private=feed.allow_private
-        )
-        new = changed = 0
-        error = result.error
-        parsed = False
-        capped = False
-        if result.ok and not result.not_modified and result.body is not None:
-            try:
-                # `parse_workers`: in two worker processes with a deadline (both cores
-                # parse; no body holds a CPU past the deadline); else in a thread, bounded
-                # by the pre-parse check on element and attribute counts
-                parse = self._parser(feed)
-                feed_doc = await asyncio.to_thread(
-                    parse, result.body, result.headers, result.final_url, started
-                )
-                parsed = True
-                if feed_doc.warning:
-                    log.warning(
-                        "feed %s: %s", feed.name, feed_doc.warning, extra={"feed": feed.name}
-                    )
-                new, changed, capped = await asyncio.to_thread(
-                    self._store_entries, row, feed_doc.entries, started, feed.language
-                )
-                if capped:
-                    cap = self.config.fetch.max_entries_per_poll
-                    log.warning(
-                        "feed %s: more than %d new entries; the rest are stored at the next polls",
-                        feed.name, cap, extra={"feed": feed.name},
-                    )  # fmt: skip
-            except ParseError as exc:
-                error = str(exc)
+        ) as result:
+            new, changed, capped, parsed, error = await self._take(feed, row, result, started)
         next_poll = self._next_poll(feed, row, result, error, started)
         feed_alert = feed_health_alert(
             row,
@@ -281,6 +268,38 @@ class Pipeline:
             nbytes=result.nbytes,
         )
         return outcome
+
+    async def _take(
+        self, feed: FeedConfig, row: FeedRow, result: FetchResult, started: datetime
+    ) -> tuple[int, int, bool, bool, str | None]:
+        """Parse and store a fetched body: (new, changed, capped, parsed, error)."""
+        new = changed = 0
+        error = result.error
+        parsed = capped = False
+        if not (result.ok and not result.not_modified and result.body is not None):
+            return new, changed, capped, parsed, error
+        try:
+            # `parse_workers`: in two worker processes with a deadline (both cores
+            # parse; no body holds a CPU past the deadline); else in a thread, bounded
+            # by the pre-parse check on element and attribute counts
+            parse = self._parser(feed)
+            worker = asyncio.to_thread if self.config.fetch.parse_workers else self._write
+            feed_doc = await worker(parse, result.body, result.headers, result.final_url, started)
+            parsed = True
+            if feed_doc.warning:
+                log.warning("feed %s: %s", feed.name, feed_doc.warning, extra={"feed": feed.name})
+            new, changed, capped = await self._write(
+                self._store_entries, row, feed_doc.entries, started, feed.language
+            )
+            if capped:
+                cap = self.config.fetch.max_entries_per_poll
+                log.warning(
+                    "feed %s: more than %d new entries; the rest are stored at the next polls",
+                    feed.name, cap, extra={"feed": feed.name},
+                )  # fmt: skip
+        except ParseError as exc:
+            error = str(exc)
+        return new, changed, capped, parsed, error
 
     def _store_entries(
         self,
