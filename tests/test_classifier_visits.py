@@ -304,3 +304,21 @@ def test_a_treaty_signed_long_before_is_recalled_not_reported(
     lang: str, title: str, text: str
 ) -> None:
     reports(lang, title, text, has="high_level_visit", lacks="agreement")
+
+
+def test_a_ministry_is_no_minister() -> None:
+    # German compounds: "-ministerium" is the ministry, "-minister(in)" the minister
+    ministry = run(
+        "Delegation des nordkoreanischen Staatssicherheitsministeriums in Moskau",
+        "Eine Delegation des nordkoreanischen Staatssicherheitsministeriums ist am Dienstag "
+        "zu Gesprächen mit dem russischen Inlandsgeheimdienst FSB in Moskau eingetroffen.",
+        "de",
+    )
+    assert visit_types(ministry) == {"delegation"}, ministry.explanation
+    minister = run(
+        "Nordkoreas Außenministerin in Moskau eingetroffen",
+        "Die nordkoreanische Außenministerin Choe Son Hui ist am Dienstag zu Gesprächen "
+        "mit dem russischen Außenminister Sergej Lawrow in Moskau eingetroffen.",
+        "de",
+    )
+    assert visit_types(minister) == {"high_level_visit"}, minister.explanation
