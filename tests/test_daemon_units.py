@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -282,3 +283,31 @@ def test_prepare_reload_rejects_bad_notifiers_and_keeps_unchanged_ones(tmp_path:
             assert plan.host is None and plan.restart_needed == []
         finally:
             runtime.store.close()
+
+
+def test_the_poll_store_thread_outlives_no_runtime_and_reloads_share_it(
+    tmp_path: Path,
+) -> None:
+    # an idle store thread left alive counts as busy work at the daemon's exit (it then
+    # leaves without draining), and a reload must not start another one
+    def store_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("monitor-poll-store")]
+
+    with FeedServer() as server:
+        server.route("/busy.xml", "slow down", status=503, headers={"Retry-After": "120"})
+        config = config_for(tmp_path, server)
+
+        async def scenario() -> None:
+            runtime = Runtime(config)
+            async with runtime:
+                for _ in range(3):
+                    await runtime.poll("busy")
+                    await runtime.apply_reload(runtime.prepare_reload(runtime.config))
+                await runtime.poll("busy")
+                assert len(store_threads()) == 1
+            # closed, still referenced (as by the daemon until its exit): no thread left
+            for thread in store_threads():
+                thread.join(2.0)
+            assert store_threads() == [], runtime
+
+        asyncio.run(scenario())

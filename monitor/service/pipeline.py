@@ -85,6 +85,7 @@ class Pipeline:
         host: PluginHost,
         fetcher: Fetcher,
         clock: Clock = utcnow,
+        writer: concurrent.futures.ThreadPoolExecutor | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -96,13 +97,14 @@ class Pipeline:
         self._sources: dict[str, SourceParser] | None = None
         self._unchanged: list[tuple[int, PollRecord]] = []
         # the polls' store work in one thread: SQLite takes one writer at a time, and
-        # one connection's cache instead of one per worker thread
-        self._writer = concurrent.futures.ThreadPoolExecutor(1, "monitor-poll-store")
+        # one connection's cache instead of one per worker thread; a reload's new
+        # pipeline takes over the old one's, so polls still in flight keep theirs
+        self.writer = writer or concurrent.futures.ThreadPoolExecutor(1, "monitor-poll-store")
 
     async def _write(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(*args)` in the polls' store thread (as `asyncio.to_thread` would)."""
         call = functools.partial(contextvars.copy_context().run, fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call)
 
     def _emit(self, event: str, **fields: object) -> None:
         for observer in self.observers:
@@ -175,6 +177,14 @@ class Pipeline:
         batch, self._unchanged = self._unchanged, []
         await self._write(self.store.record_polls, batch)
         return len(batch)
+
+    async def close(self) -> None:
+        """Write what is buffered, then let the store thread go: an idle pool thread
+        left alive would count as busy work at the daemon's exit."""
+        try:
+            await self.flush_polls()
+        finally:
+            self.writer.shutdown(wait=False)
 
     async def _record(self, row: FeedRow, record: PollRecord) -> None:
         """A poll that changed nothing but the schedule (a 304, or the same content) is

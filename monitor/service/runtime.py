@@ -174,7 +174,7 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.pipeline.flush_polls()
+            await self.pipeline.close()
         except Exception:
             log.exception("could not write the last buffered poll records")
         await self.fetcher.__aexit__(exc_type, exc, tb)
@@ -261,7 +261,9 @@ class Runtime(AbstractAsyncContextManager["Runtime"]):
         delivery_observers = list(self.deliverer.observers)
         self.config = new
         self.notifiers = plan.notifiers
-        self.pipeline = Pipeline(new, self.store, self.host, self.fetcher, self.clock)
+        self.pipeline = Pipeline(
+            new, self.store, self.host, self.fetcher, self.clock, writer=self.pipeline.writer
+        )
         self.pipeline.observers.extend(pipeline_observers)
         if new.delivery == old.delivery:
             self.deliverer.notifiers = self.notifiers  # keeps its per-notifier retry pauses
