@@ -322,3 +322,27 @@ def test_a_ministry_is_no_minister() -> None:
         "de",
     )
     assert visit_types(minister) == {"high_level_visit"}, minister.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        (
+            "en",
+            "Putin and Kim Jong Un hold talks in Pyongyang",
+            "Russian President Vladimir Putin and North Korean leader Kim Jong Un held "
+            "talks in Pyongyang on Wednesday. The talks lasted about three hours. "
+            "Afterwards the leaders signed a treaty on comprehensive strategic partnership.",
+        ),
+        (
+            "ru",
+            "Путин и Ким Чен Ын провели переговоры в Пхеньяне",
+            "Президент России Владимир Путин и лидер КНДР Ким Чен Ын провели в среду "
+            "переговоры в Пхеньяне. Переговоры продолжались около трех часов. "
+            "После переговоров лидеры подписали договор о всеобъемлющем стратегическом "
+            "партнерстве.",
+        ),
+    ],
+)
+def test_the_leaders_are_the_parties_last_named(lang: str, title: str, text: str) -> None:
+    reports(lang, title, text, has="agreement", lacks="delegation")
