@@ -566,3 +566,40 @@ def test_a_held_event_is_reported_not_announced(title: str, text: str, lang: str
     # "mais próximo" (closest) is no "next"; 举行, शुरू हो गया, "took off" are past events
     c = classify(item(text, title=title, lang=lang))
     assert c.relevant and c.status == "reported", c.explanation
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text", "status"),
+    [
+        (
+            "en",
+            "A year on, how the treaty changed Russia and North Korea",
+            "Russia and North Korea signed their partnership treaty in Pyongyang in June "
+            "2024. Since then Russian Defence Minister Andrei Belousov has visited "
+            "Pyongyang, and North Korean Foreign Minister Choe Son Hui has held talks with "
+            "Sergei Lavrov in Moscow.",
+            "retrospective",
+        ),
+        (
+            "pt",
+            "Um ano depois, o tratado entre Moscovo e Pyongyang mudou a relação",
+            "A Rússia e a Coreia do Norte assinaram o tratado de parceria em Pyongyang em "
+            "junho de 2024. Desde então, o ministro russo da Defesa, Andrei Belousov, "
+            "visitou Pyongyang e a ministra norte-coreana dos Negócios Estrangeiros, Choe "
+            "Son-hui, reuniu-se com Serguei Lavrov em Moscovo.",
+            "retrospective",
+        ),
+        (
+            "en",
+            "Shoigu visits Pyongyang again, a year after the treaty",
+            "Russian Security Council Secretary Sergei Shoigu arrived in Pyongyang on "
+            "Friday for talks with Kim Jong Un.",
+            "reported",
+        ),
+    ],
+)
+def test_a_year_on_recounts_a_year_after_does_not(
+    lang: str, title: str, text: str, status: str
+) -> None:
+    got = classify(item(f"{title}\n\n{text}", title=title, lang=lang))
+    assert got.relevant and got.status == status, got.explanation
