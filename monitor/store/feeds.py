@@ -14,7 +14,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.notify.feedhealth import FEED_DOWN
@@ -218,5 +217,9 @@ def _poll_row(feed_id: int, poll: PollRecord) -> dict[str, Any]:
 def _insert_new(conn: Connection) -> Any:
     """The dialect's INSERT that can skip rows whose key exists (both SQLite and
     PostgreSQL speak ON CONFLICT DO NOTHING)."""
-    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return insert(t.feeds)
+    if conn.dialect.name == "postgresql":
+        # imported here: a SQLite store never needs the PostgreSQL dialect
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(t.feeds)
+    return sqlite_insert(t.feeds)
