@@ -243,6 +243,7 @@ class StageClock:
             ("monitor.store.feeds.FeedsStore", "record_poll"),
             ("monitor.store.feeds.FeedsStore", "record_polls"),
             ("monitor.store.feeds.FeedsStore", "feed"),
+            ("monitor.store.feeds.FeedsStore", "feeds_named"),
         ],
     }
 

@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-import charset_normalizer  # the detector feedparser itself can use
 import feedparser
 
 from monitor.errors import MonitorError
@@ -474,6 +473,9 @@ def _detect(body: bytes) -> str | None:
     """The legacy encoding of a body that is not UTF-8: Windows-1252 while the text reads
     as plausible Western text in it, else what charset-normalizer finds (None when it
     finds nothing better)."""
+    # imported here: only a body that is not UTF-8 needs the detector (2-3 MiB resident)
+    import charset_normalizer  # the detector feedparser itself can use
+
     sample = body[:_DETECT_SAMPLE]
     try:
         western = charset_normalizer.from_bytes(

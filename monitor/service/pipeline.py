@@ -94,6 +94,8 @@ class Pipeline:
         self.clock = clock
         self.observers: list[Callable[[str, dict[str, object]], None]] = []
         self._rows: dict[str, FeedRow] = {}
+        self._wanted: dict[str, asyncio.Future[FeedRow | None]] = {}  # rows to read
+        self._reading: asyncio.Future[None] | None = None
         self._sources: dict[str, SourceParser] | None = None
         self._unchanged: list[tuple[int, PollRecord]] = []
         # the polls' store work in one thread: SQLite takes one writer at a time, and
@@ -161,7 +163,7 @@ class Pipeline:
         row = self._rows.get(feed.name)
         if row is not None:
             return row
-        row = await self._write(self.store.feed, feed.name)
+        row = await self._stored_row(feed.name)
         if row is None or row.title != feed.title:
             rows = await self._write(
                 self.store.sync_feeds, [(feed.name, feed.url)], {feed.name: feed.title}
@@ -169,6 +171,34 @@ class Pipeline:
             row = rows[feed.name]
         self._rows[feed.name] = row
         return row
+
+    async def _stored_row(self, name: str) -> FeedRow | None:
+        """The feed's row as the store has it. The reads of polls that start together
+        (every feed due at a cycle's start) are one store call: one job queued on the
+        store thread per waiting poll cost ~4 KB each, held until the thread got to it."""
+        wanted = self._wanted.get(name)
+        if wanted is None:
+            wanted = self._wanted[name] = asyncio.get_running_loop().create_future()
+            if self._reading is None:
+                # runs after the first steps of the polls already scheduled: it reads
+                # the rows of all of them
+                self._reading = asyncio.ensure_future(self._read_wanted())
+        return await asyncio.shield(wanted)
+
+    async def _read_wanted(self) -> None:
+        try:
+            while self._wanted:
+                batch, self._wanted = self._wanted, {}
+                try:
+                    rows = await self._write(self.store.feeds_named, list(batch))
+                except Exception as exc:  # each poll fails with it, as its own read would
+                    for future in batch.values():
+                        future.set_exception(exc)
+                    continue
+                for name, future in batch.items():
+                    future.set_result(rows.get(name))
+        finally:
+            self._reading = None
 
     async def flush_polls(self) -> int:
         """Write the buffered records of unchanged polls in one transaction."""

@@ -23,7 +23,6 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 
@@ -53,8 +52,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-#: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
-Json = JSON().with_variant(JSONB(), "postgresql")
+class Json(TypeDecorator[Any]):
+    """JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+    A decorator rather than `with_variant(JSONB())`, so that a SQLite store never
+    imports the PostgreSQL dialect (2-3 MiB resident)."""
+
+    impl = JSON
+    cache_ok = True
+    #: as JSON's own default (`none_as_null=False`): None is stored as JSON null
+    should_evaluate_none = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            # imported here: only a PostgreSQL store needs the dialect's types
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
 
 
 metadata = MetaData()
