@@ -346,3 +346,17 @@ def test_a_ministry_is_no_minister() -> None:
 )
 def test_the_leaders_are_the_parties_last_named(lang: str, title: str, text: str) -> None:
     reports(lang, title, text, has="agreement", lacks="delegation")
+
+
+def test_a_domain_named_beside_a_visit_is_its_context() -> None:
+    # a visit in the title, a broad domain only in sentences that report no contact:
+    # the item's news is the visit
+    got = run(
+        "Kim Jong Un receives Lavrov in Wonsan",
+        "North Korean leader Kim Jong Un received Russian Foreign Minister Sergei Lavrov "
+        "in Wonsan on Saturday. Russian state television showed Lavrov and Kim walking "
+        "along the beach. Russian television also aired an interview with Kim. "
+        "State television in Pyongyang broadcast the meeting in the evening.",
+        "en",
+    )
+    assert set(got.reported_types()) == {"high_level_visit"}, got.explanation

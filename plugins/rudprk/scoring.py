@@ -28,7 +28,8 @@ _CONTACT_TYPES = frozenset({"summit", "high_level_visit", "delegation", "message
 CONTEXT_DOMAINS = frozenset({"military", "economic", "media_culture", "security"})
 CONTEXT = 0.7
 #: What a contact named only as part of another counts: a document named as the basis
-#: of it ("under the treaty"), greetings conveyed at the meeting the title reports.
+#: of it ("under the treaty"), greetings conveyed at the meeting the title reports, a
+#: broad domain named only beside the visit the title reports (television showing it).
 RECALLED = 0.4
 REL_GAIN = 0.8
 #: An item whose linked sentences hold only generic cooperation words stays below this.
@@ -79,7 +80,7 @@ def type_scores(linked: list[Analysis], score: float, retro: bool = False) -> di
             if t == "delegation" and higher and a.bare_delegation:
                 continue
             if context and t in CONTEXT_DOMAINS and t not in a.focal:
-                v *= CONTEXT
+                v *= RECALLED if meeting and t not in title else CONTEXT
             elif _aside(t, a, main, meeting):
                 v *= RECALLED
             bucket[t].append(v)
