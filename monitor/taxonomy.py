@@ -13,6 +13,9 @@ CONTACT_TYPES: Final = (
     "economic",
     "media_culture",
 )
+#: The visit types, highest rank first (convention 3, the rank line): one visit at
+#: different ranks, so a story has one of them.
+VISIT_TYPES: Final[tuple[str, ...]] = ("summit", "high_level_visit", "delegation")
 DIRECTIONS: Final = ("ru_to_kp", "kp_to_ru", "third")
 STATUSES: Final = ("announced", "reported", "retrospective")
 

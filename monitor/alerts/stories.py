@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from monitor.models import Classification, Item
 from monitor.store.base import StoryRow
+from monitor.taxonomy import VISIT_TYPES
 
 
 def event_window(c: Classification, window: timedelta) -> tuple[date, date] | None:
@@ -68,9 +69,9 @@ def find_story(
     return best[1] if best else None
 
 
-#: The visit types name one visit at different ranks, highest first: the minister's
-#: talks held during a summit, reported on their own, are part of the summit's story.
-VISIT_RANK = {"summit": 3, "high_level_visit": 2, "delegation": 1}
+#: The visit types name one visit at different ranks: the minister's talks held during
+#: a summit, reported on their own, are part of the summit's story.
+VISIT_RANK = {t: len(VISIT_TYPES) - i for i, t in enumerate(VISIT_TYPES)}
 
 
 def _contact_kinds(types: set[str]) -> set[str]:

@@ -20,7 +20,6 @@ from .matcher import Match, trie_pattern, words_trie
 from .normalize import Normalized, normalize
 from .sentences import Sentence
 
-VISIT_TYPES = ("summit", "high_level_visit", "delegation")
 DOMAIN_TYPES = ("military", "security", "agreement", "message", "economic", "media_culture")
 RANK_TYPE = {3: "summit", 2: "high_level_visit", 1: "delegation"}
 RANK_NAME = {3: "leader", 2: "minister", 1: "official"}

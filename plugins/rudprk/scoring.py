@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from monitor.taxonomy import CONTACT_TYPES
+from monitor.taxonomy import CONTACT_TYPES, VISIT_TYPES
 
 from .mentions import CJK_CHAR, DOMAIN_TYPES, Analysis
 from .sentences import HEAD, LEAD
@@ -21,7 +21,7 @@ HEAD_GAIN = {"military": 0.7, "agreement": 0.55, "economic": 0.55, "media_cultur
 FOCUS_BODY_ONLY = 0.7
 #: Visit types found only below the lead are mostly recalled visits ("signed during
 #: Putin's visit in June 2024"): scaled like the broad domains.
-VISIT_SCALED = frozenset({"summit", "high_level_visit", "delegation"})
+VISIT_SCALED = frozenset(VISIT_TYPES)
 #: Contact types that make a headline's news; broad domains named beside them only in
 #: other sentences count CONTEXT times.
 _CONTACT_TYPES = frozenset({"summit", "high_level_visit", "delegation", "message", "agreement"})

@@ -7,10 +7,11 @@ from collections import defaultdict
 from datetime import date
 
 from monitor.models import Evidence
+from monitor.taxonomy import VISIT_TYPES
 
 from . import dates as dt
 from .lexicon import Knowledge
-from .mentions import SIDES, VISIT_TYPES, Analysis
+from .mentions import SIDES, Analysis
 from .normalize import Normalized, normalize, span_text
 from .sentences import HEAD, LEAD
 
