@@ -94,10 +94,12 @@ def test_the_limit_counts_new_and_changed_entries_only(tmp_path: Path) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("only_unchanged", [False, True])
+@pytest.mark.parametrize("mode", ["mixed", "unchanged", "successful"])
 def test_poll_records_written_together_leave_the_rows_written_one_by_one(
-    tmp_path: Path, only_unchanged: bool
+    tmp_path: Path, mode: str
 ) -> None:
+    """Mode "successful": what the pipeline buffers (stored entries, new validators,
+    kept ones); "mixed" adds failures and moves, written one record at a time."""
     from monitor.store.base import PollRecord
 
     rng = random.Random(7)
@@ -109,16 +111,20 @@ def test_poll_records_written_together_leave_the_rows_written_one_by_one(
     ids = {name: row.id for name, row in one.sync_feeds(feeds).items()}
     batch.sync_feeds(feeds)
     records = []
+    varied = mode != "unchanged"
     for n in range(60):
         when = START + timedelta(minutes=n)
-        failed = rng.random() < 0.2 and not only_unchanged
+        failed = rng.random() < 0.2 and mode == "mixed"
         records.append(
             (ids[rng.choice(list(ids))], PollRecord(
                 started_at=when, duration=0.01, status=500 if failed else rng.choice([200, 304]),
-                nbytes=0, new_items=0 if only_unchanged else rng.choice([0, 0, 2]),
-                error="HTTP 500" if failed else None, last_modified=None,
-                etag=None if only_unchanged else rng.choice([None, None, '"v1"']),
-                moved_to=None if only_unchanged else rng.choice([None] * 9 + ["https://m.example/"]),
+                nbytes=0, new_items=rng.choice([0, 0, 2]) if varied else 0,
+                error="HTTP 500" if failed else None,
+                last_modified=rng.choice([None, None, "Mon, 01 Dec 2025 10:00:00 GMT"])
+                if varied else None,
+                etag=rng.choice([None, None, '"v1"', f'"v{n}"']) if varied else None,
+                moved_to=rng.choice([None] * 9 + ["https://m.example/"])
+                if mode == "mixed" else None,
                 disable_reason=None, next_poll_at=when + timedelta(minutes=15),
             ))
         )  # fmt: skip

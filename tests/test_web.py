@@ -262,6 +262,8 @@ def test_schema_3_adds_the_workbench_tables_and_indexes_existing_items(tmp_path:
     entry = EntryRecord("k1", None, "https://wire.example/1", "Lavrov in Wonsan", "",
                         "Sergei Lavrov arrived in Wonsan.", now, "h1")  # fmt: skip
     store.store_entries(feed.id, [entry], now)
+    ((item_id, item),) = store.pending_items(10, now)
+    store.commit_classification(item_id, item, None, None, [], now)  # processed
     store.close()
     db = sqlite3.connect(tmp_path / "m.db")  # as a schema-2 database left it
     for name in ("items_fts_ai", "items_fts_ad", "items_fts_au"):

@@ -47,8 +47,8 @@ log = logging.getLogger("monitor.service.pipeline")
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-#: Records of unchanged polls written together once this many wait (or sooner: the
-#: end of a cycle, the daemon's flush job, a stop).
+#: Records of plain successful polls written together once this many wait (or sooner:
+#: the end of a cycle, the daemon's flush job, a stop).
 POLL_BUFFER = 200
 
 
@@ -97,7 +97,7 @@ class Pipeline:
         self._wanted: dict[str, asyncio.Future[FeedRow | None]] = {}  # rows to read
         self._reading: asyncio.Future[None] | None = None
         self._sources: dict[str, SourceParser] | None = None
-        self._unchanged: list[tuple[int, PollRecord]] = []
+        self._buffered: list[tuple[int, PollRecord]] = []
         # the polls' store work in one thread: SQLite takes one writer at a time, and
         # one connection's cache instead of one per worker thread; a reload's new
         # pipeline takes over the old one's, so polls still in flight keep theirs
@@ -201,10 +201,10 @@ class Pipeline:
             self._reading = None
 
     async def flush_polls(self) -> int:
-        """Write the buffered records of unchanged polls in one transaction."""
-        if not self._unchanged:
+        """Write the buffered records of plain successful polls in one transaction."""
+        if not self._buffered:
             return 0
-        batch, self._unchanged = self._unchanged, []
+        batch, self._buffered = self._buffered, []
         await self._write(self.store.record_polls, batch)
         return len(batch)
 
@@ -217,31 +217,38 @@ class Pipeline:
             self.writer.shutdown(wait=False)
 
     async def _record(self, row: FeedRow, record: PollRecord) -> None:
-        """A poll that changed nothing but the schedule (a 304, or the same content) is
-        buffered and written with others; any other poll is written at once."""
-        unchanged = (
+        """A plain successful poll (a 304, or entries stored without an alert, a move or
+        a disabling) is buffered and written with others; any other poll is written at
+        once. Until the buffer is written, this pipeline's cached row carries the state
+        the poll left (its validators included). A crash before that write loses only
+        the record: the next poll sends the stored validators, gets the whole feed and
+        finds its entries stored."""
+        plain = (
             record.feed_alert is None
             and record.error is None
-            and not record.new_items
             and record.moved_to is None
             and record.disable_reason is None
-            and (record.etag, record.last_modified) in ((None, None), (row.etag, row.last_modified))
         )
-        if not unchanged:
+        if not plain:
             self._rows.pop(row.name, None)
             await self._write(self.store.record_poll, row.id, record)
             return
+        keep = record.etag is None and record.last_modified is None
         self._rows[row.name] = dataclasses.replace(
             row,
+            etag=row.etag if keep else record.etag,
+            last_modified=row.last_modified if keep else record.last_modified,
             next_poll_at=record.next_poll_at,
             last_success_at=record.started_at,
             consecutive_failures=0,
             failing_since=None,
             down_since=None,
+            items_seen=row.items_seen + record.new_items,
         )
-        # validators unchanged: nothing to write for them (the store's batch path)
-        self._unchanged.append((row.id, dataclasses.replace(record, etag=None, last_modified=None)))
-        if len(self._unchanged) >= POLL_BUFFER:
+        if (record.etag, record.last_modified) == (row.etag, row.last_modified):
+            record = dataclasses.replace(record, etag=None, last_modified=None)  # unchanged
+        self._buffered.append((row.id, record))
+        if len(self._buffered) >= POLL_BUFFER:
             await self.flush_polls()
 
     async def _poll(self, feed: FeedConfig) -> PollOutcome:

@@ -35,14 +35,30 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(table.insert(), list(rows))
         return
     sql, order, processors = plan
-    params = [
-        tuple(
-            value if process is None else process(value)
-            for value, process in zip((row[name] for name in order), processors, strict=True)
-        )
-        for row in rows
+    columns_values = [
+        _converted([row[name] for row in rows], process)
+        for name, process in zip(order, processors, strict=True)
     ]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, list(zip(*columns_values, strict=True)))
+
+
+def _converted(values: list[Any], process: _Processor) -> list[Any]:
+    """One column's values through its bind processor, each distinct value once: a
+    poll's rows share their times (fetched, updated, first seen)."""
+    if process is None:
+        return values
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        if isinstance(value, dict | list):  # JSON documents: unhashable
+            out.append(process(value))
+            continue
+        key = (type(value), value)  # 1, 1.0 and True are equal, not the same value
+        try:
+            out.append(done[key])
+        except KeyError:
+            out.append(done.setdefault(key, process(value)))
+    return out
 
 
 def _plan(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Plan | None:

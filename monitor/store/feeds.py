@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Engine,
     bindparam,
+    case,
     func,
     select,
     update,
@@ -23,6 +25,7 @@ from monitor.store.base import (
     FeedRow,
     PollRecord,
 )
+from monitor.store.bulk import insert_many
 from monitor.store.rows import feed_row, new_id
 
 #: Names bound in one `IN (...)`: well under SQLite's limit on bound variables.
@@ -97,28 +100,14 @@ class FeedsStore:
 
     def record_polls(self, polls: Sequence[tuple[int, PollRecord]]) -> None:
         """Write several polls' records and the feed states they leave, in one
-        transaction (the records of unchanged polls, buffered by the pipeline)."""
+        transaction (the records of plain successful polls, buffered by the pipeline)."""
         with self.engine.begin() as conn:
             plain = list(polls)
-            if plain and all(_only_rescheduled(p) for _, p in plain):
-                # the pipeline's buffer (304s, unchanged feeds): two statements for all
-                conn.execute(t.polls.insert(), [_poll_row(f, p) for f, p in plain])
-                conn.execute(
-                    update(t.feeds)
-                    .where(t.feeds.c.id == bindparam("feed_id"))
-                    .values(
-                        next_poll_at=bindparam("next_poll_at"),
-                        last_success_at=bindparam("last_success_at"),
-                        consecutive_failures=0,
-                        failing_since=None,
-                        down_since=None,
-                    ),
-                    [
-                        {"feed_id": f, "next_poll_at": p.next_poll_at,
-                         "last_success_at": p.started_at}
-                        for f, p in plain
-                    ],
-                )  # fmt: skip
+            if plain and all(_plain_success(p) for _, p in plain):
+                # the pipeline's buffer: two statements for all, in order (a later
+                # poll of the same feed wins)
+                insert_many(conn, t.polls, [_poll_row(f, p) for f, p in plain])
+                conn.execute(_SUCCESS, [_success_params(f, p) for f, p in plain])
                 return
             for feed_id, poll in polls:  # in order: a later poll's state wins
                 self._record_poll(conn, feed_id, poll)
@@ -204,17 +193,46 @@ def write_feed_alert(conn: Connection, feed_id: int, alert: FeedAlert, now: date
         )
 
 
-def _only_rescheduled(poll: PollRecord) -> bool:
-    """A successful poll that changes nothing but the schedule (a 304, say)."""
+def _plain_success(poll: PollRecord) -> bool:
+    """A successful poll that leaves no alert and moves or disables nothing: what it
+    writes is one row shape, whatever it stored."""
     return (
         poll.feed_alert is None
         and poll.error is None
-        and poll.etag is None
-        and poll.last_modified is None
         and poll.moved_to is None
         and poll.disable_reason is None
-        and not poll.new_items
     )
+
+
+#: The feed state a plain successful poll leaves (`_record_poll`'s success branch):
+#: validators replaced when the poll has some, kept otherwise.
+_KEEP = bindparam("keep_validators", type_=Boolean)
+_SUCCESS = (
+    update(t.feeds)
+    .where(t.feeds.c.id == bindparam("feed_id"))
+    .values(
+        next_poll_at=bindparam("next_poll_at"),
+        last_success_at=bindparam("last_success_at"),
+        consecutive_failures=0,
+        failing_since=None,
+        down_since=None,
+        etag=case((_KEEP, t.feeds.c.etag), else_=bindparam("etag")),
+        last_modified=case((_KEEP, t.feeds.c.last_modified), else_=bindparam("last_modified")),
+        items_seen=t.feeds.c.items_seen + bindparam("new_items"),
+    )
+)
+
+
+def _success_params(feed_id: int, poll: PollRecord) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "next_poll_at": poll.next_poll_at,
+        "last_success_at": poll.started_at,
+        "keep_validators": poll.etag is None and poll.last_modified is None,
+        "etag": poll.etag,
+        "last_modified": poll.last_modified,
+        "new_items": poll.new_items,
+    }
 
 
 def _poll_row(feed_id: int, poll: PollRecord) -> dict[str, Any]:

@@ -64,8 +64,7 @@ class ItemsStore:
                 keys = [row["key"] for row in plan.inserts]
                 ids: dict[str, int] = {}
                 for chunk in _chunks(keys):
-                    query = select(t.items.c.key, t.items.c.id).where(t.items.c.key.in_(chunk))
-                    ids.update((k, i) for k, i in conn.execute(query))
+                    ids.update((k, i) for k, i in conn.execute(_IDS, {"values": chunk}))
                 for placeholder, key in zip(plan.new_refs, keys, strict=True):
                     placeholder.id = ids[key]
             if plan.updates:
@@ -290,6 +289,25 @@ class _Ref:
         self.hash = content_hash
 
 
+#: The lookups of `store_entries`, built once: building `column.in_(values)` anew for
+#: every poll cost more than running the query.
+_BY_KEY = select(t.items.c.id, t.items.c.key, t.items.c.content_hash).where(
+    t.items.c.key.in_(bindparam("values", expanding=True))
+)
+_BY_URL = (
+    select(t.items.c.id, t.items.c.canonical_url, t.items.c.content_hash)
+    .where(t.items.c.canonical_url.in_(bindparam("values", expanding=True)))
+    .order_by(t.items.c.id)
+)
+_SOURCED = select(t.item_sources.c.item_id).where(
+    t.item_sources.c.feed_id == bindparam("feed_id"),
+    t.item_sources.c.item_id.in_(bindparam("values", expanding=True)),
+)
+_IDS = select(t.items.c.key, t.items.c.id).where(
+    t.items.c.key.in_(bindparam("values", expanding=True))
+)
+
+
 def _known(
     conn: Connection, feed_id: int, entries: Sequence[EntryRecord]
 ) -> tuple[dict[str, _Ref], dict[str, _Ref], set[int]]:
@@ -305,20 +323,14 @@ def _known(
         return refs.setdefault(item_id, _Ref(item_id, content_hash))
 
     for chunk in _chunks(keys):
-        query = select(t.items.c.id, t.items.c.key, t.items.c.content_hash)
-        for r in conn.execute(query.where(t.items.c.key.in_(chunk))):
-            by_key[r.key] = ref(r.id, r.content_hash)
+        for item_id, key, content_hash in conn.execute(_BY_KEY, {"values": chunk}):
+            by_key[key] = ref(item_id, content_hash)
     for chunk in _chunks(urls):
-        query = select(t.items.c.id, t.items.c.canonical_url, t.items.c.content_hash)
-        query = query.where(t.items.c.canonical_url.in_(chunk)).order_by(t.items.c.id)
-        for r in conn.execute(query):
-            by_url.setdefault(r.canonical_url, ref(r.id, r.content_hash))
+        for item_id, url, content_hash in conn.execute(_BY_URL, {"values": chunk}):
+            by_url.setdefault(url, ref(item_id, content_hash))
     sourced: set[int] = set()
     for chunk in _chunks(list(refs)):
-        query = select(t.item_sources.c.item_id).where(
-            t.item_sources.c.feed_id == feed_id, t.item_sources.c.item_id.in_(chunk)
-        )
-        sourced.update(conn.execute(query).scalars())
+        sourced.update(conn.execute(_SOURCED, {"feed_id": feed_id, "values": chunk}).scalars())
     return by_key, by_url, sourced
 
 

@@ -107,7 +107,17 @@ def _rebuild_sqlite(conn: Connection, table: Table) -> None:
         index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [_initial, _item_failures, _workbench, _cluster, _feed_health]
+def _search_processed(conn: Connection) -> None:
+    """Schema 6 (SQLite): the full-text index holds processed items only."""
+    if conn.dialect.name == "sqlite":
+        from monitor.store.web import index_processed_only
+
+        index_processed_only(conn)
+
+
+MIGRATIONS: list[Migration] = [
+    _initial, _item_failures, _workbench, _cluster, _feed_health, _search_processed,
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

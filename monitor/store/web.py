@@ -1,9 +1,10 @@
 """What the analyst's workbench reads (timeline, story, item, feeds, outbox pages;
 `monitor explain` and `monitor replay`) and the little it writes: silences and feedback.
 
-Full-text search uses SQLite FTS5 (`items_fts`, an external-content index of items'
-titles and texts kept in step by triggers, created by schema 3); other databases fall
-back to a case-insensitive substring match until they get their own index.
+Full-text search uses SQLite FTS5 (`items_fts`, an external-content index of the titles
+and texts of processed items, kept in step by triggers: schemas 3 and 6); other
+databases fall back to a case-insensitive substring match until they get their own
+index.
 """
 
 from __future__ import annotations
@@ -56,6 +57,34 @@ def create_fts(conn: Connection) -> None:
         "VALUES ('delete', old.id, old.title, old.text); "
         f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+    ]
+    for statement in statements:
+        conn.execute(text(statement))
+
+
+def index_processed_only(conn: Connection) -> None:
+    """Schema 6: the full-text index holds processed items only (state other than
+    "new"). An item is indexed once, with its final text, when processing ends, where
+    it used to be indexed when polled and again when processing rewrote its text; and
+    polling, which stores thousands of entries at a cold start, tokenizes nothing.
+    Search only ever showed processed items (the timeline's stories)."""
+    drop = [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{suffix}" for suffix in ("ai", "ad", "au")]
+    indexed = "state <> 'new'"
+    statements = [
+        *drop,
+        # what the old triggers indexed of the items still pending, taken out
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
+        f"SELECT 'delete', id, title, text FROM items WHERE NOT ({indexed})",
+        f"CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON items WHEN new.{indexed} BEGIN "
+        f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+        f"CREATE TRIGGER {FTS_TABLE}_ad AFTER DELETE ON items WHEN old.{indexed} BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
+        "VALUES ('delete', old.id, old.title, old.text); END",
+        f"CREATE TRIGGER {FTS_TABLE}_au AFTER UPDATE OF title, text, state ON items BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
+        f"SELECT 'delete', old.id, old.title, old.text WHERE old.{indexed}; "
+        f"INSERT INTO {FTS_TABLE}(rowid, title, text) "
+        f"SELECT new.id, new.title, new.text WHERE new.{indexed}; END",
     ]
     for statement in statements:
         conn.execute(text(statement))
@@ -341,7 +370,7 @@ class WebStore:
         return select(i.c.id).where(*conds)
 
     def search_items(self, words: str, limit: int = 50) -> list[ItemRecord]:
-        """Stored items, relevant or not, whose title or text holds every word."""
+        """Processed items, relevant or not, whose title or text holds every word."""
         query = (
             select(t.items.c.id)
             .where(t.items.c.id.in_(self._search_ids(words)))
