@@ -1,6 +1,7 @@
-"""CPU per conditional poll answered 304, by HTTP client: monitor's Fetcher (httpx's API
-over aiohttp for feeds), plain httpx, and plain aiohttp, on the lean feed server
-(bench/_feedserver.py), `--concurrency` requests at a time.
+"""CPU per conditional feed poll answered 304: monitor's Fetcher (`fetch_feed`, whose
+unchecked feed hops go straight to aiohttp), against two references: plain httpx (what
+article pages and checked hops use) and plain aiohttp (the floor under the Fetcher). On
+the lean feed server (bench/_feedserver.py), `--concurrency` requests at a time.
 
     python bench/bench_http.py
     python bench/bench_http.py --feeds 2000 --rounds 5
@@ -72,9 +73,9 @@ def main() -> None:
     args = p.parse_args()
     print(f"machine: {machine()}")
     clients: list[tuple[str, Callable[[list[str], int], Awaitable[None]]]] = [
-        ("monitor Fetcher (feeds)", fetcher),
-        ("httpx", plain_httpx),
-        ("aiohttp", plain_aiohttp),
+        ("Fetcher.fetch_feed", fetcher),
+        ("plain httpx (reference)", plain_httpx),
+        ("plain aiohttp (floor)", plain_aiohttp),
     ]
     cpu: dict[str, list[float]] = {name: [] for name, _ in clients}
     with LeanFeedServer(args.feeds, 20) as server:

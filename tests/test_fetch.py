@@ -517,3 +517,102 @@ def test_an_intranet_feed_may_redirect_within_the_intranet(server: FeedServer) -
     server.route("/moved.xml", redirect_to=f"http://localhost:{server.port}/internal.xml")
     result = feed(server, "/moved.xml")
     assert result.ok and result.final_url.endswith("/internal.xml")
+
+
+# --- the feed client: unchecked feed hops go straight to aiohttp ------------------------
+
+
+def test_feed_hops_do_not_go_through_httpx(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a caller's transport, the feed URL and its unchecked redirects are fetched
+    on aiohttp (httpx's cost per request is most of a 304 poll's); articles stay on httpx."""
+    server.route("/direct.xml", rss(ITEMS), etag='"d1"', gzip=True)
+    server.route("/direct-old", redirect_to=server.url("/direct.xml"), status=301)
+    server.route("/direct-page", HTML, headers={"Content-Type": "text/html"})
+    streams: list[str] = []
+    stream = httpx.AsyncClient.stream
+
+    def counted(self: httpx.AsyncClient, method: str, url: Any, **kwargs: Any) -> Any:
+        streams.append(str(url))
+        return stream(self, method, url, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "stream", counted)
+
+    async def job(f: Fetcher) -> list[FetchResult]:
+        return [
+            await f.fetch_feed(server.url("/direct-old")),
+            await f.fetch_feed(server.url("/direct.xml"), Validators('"d1"')),
+            await f.fetch_article(server.url("/direct-page"), allow_private=True),
+        ]
+
+    moved, not_modified, page = run(FAST, job)
+    assert moved.ok and moved.body == rss(ITEMS) and moved.moved_to == server.url("/direct.xml")
+    assert not_modified.not_modified and page.ok
+    assert streams == [server.url("/direct-page")]
+
+
+def test_every_feed_answer_gives_its_connection_back(server: FeedServer) -> None:
+    """Redirects, error pages and 304s are read to their end (or their connection is
+    dropped), so polls to one host go on over one connection."""
+    server.route("/pool.xml", rss(ITEMS), etag='"p1"')
+    server.route("/pool-old", redirect_to=server.url("/pool.xml"), status=301)
+    server.route("/pool-broken", "broken\n" * 100, status=500)
+
+    async def job(f: Fetcher) -> list[FetchResult]:
+        return [
+            await f.fetch_feed(server.url(p), Validators('"p1"'))
+            for p in ("/pool-old", "/pool-broken", "/pool.xml", "/missing", "/pool.xml")
+        ]
+
+    server.clear()
+    results = run(FAST, job)
+    assert [r.status for r in results] == [304, 500, 304, 404, 304]
+    assert results[0].moved_to == server.url("/pool.xml")
+    assert server.connections == 1
+
+
+def test_a_slow_error_page_does_not_hold_the_answer(server: FeedServer) -> None:
+    server.route("/slow-500", "x" * 2000, status=500, drip=0.2, chunk=100)
+    started = time.monotonic()
+    result = feed(server, "/slow-500")
+    assert result.error == "HTTP 500 Internal Server Error"
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_feed_redirect_from_a_public_address_to_a_private_one_is_refused(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed client reports the address that answered (here made to count as public),
+    and the redirect it gave is then checked like an article's: refused, never fetched."""
+    monkeypatch.setattr(monitor.ingest.fetch, "is_public", lambda ip: str(ip) == "127.0.0.1")
+    secret = f"http://localhost:{server.port}/private.xml"
+    server.route("/private.xml", rss(ITEMS))
+    server.route("/public.xml", redirect_to=secret, status=301)
+    server.clear()
+    result = feed(server, "/public.xml")
+    assert result.error is not None and "a loopback address" in result.error
+    assert result.error.startswith(f"redirect from {server.url('/public.xml')} refused")
+    assert server.count("/private.xml") == 0
+
+
+def test_feed_polls_keep_and_send_no_cookies(server: FeedServer) -> None:
+    server.route("/cookie.xml", rss(ITEMS), headers={"Set-Cookie": "session=abc; Path=/"})
+
+    async def job(f: Fetcher) -> list[FetchResult]:
+        return [await f.fetch_feed(server.url("/cookie.xml")) for _ in range(2)]
+
+    first, second = run(FAST, job)
+    assert first.ok and second.ok and first.headers["set-cookie"].startswith("session=abc")
+    assert "cookie" not in last_headers(server, "/cookie.xml")
+
+
+def test_a_body_that_stops_short_is_a_read_timeout(server: FeedServer) -> None:
+    server.route(
+        "/short.xml",
+        endless(b"<rss>", limit=100),
+        headers={"Content-Length": "1000", "Content-Type": "application/xml"},
+    )
+    settings = FAST.model_copy(update={"read_timeout": 0.3})
+    result = feed(server, "/short.xml", settings=settings)
+    assert result.error == "read timed out after 0.3 s" and result.status == 200
