@@ -330,14 +330,20 @@ class Pipeline:
             # parse; no body holds a CPU past the deadline); else in a thread, bounded
             # by the pre-parse check on element and attribute counts
             parse = self._parser(feed)
-            worker = asyncio.to_thread if self.config.fetch.parse_workers else self._write
-            feed_doc = await worker(parse, result.body, result.headers, result.final_url, started)
+            body, headers, url = result.body, result.headers, result.final_url
+            if self.config.fetch.parse_workers:
+                feed_doc = await asyncio.to_thread(parse, body, headers, url, started)
+                stored = await self._write(
+                    self._store_entries, row, feed_doc.entries, started, feed.language
+                )
+            else:  # one hand-off to the store thread for both (each one wakes the loop)
+                feed_doc, stored = await self._write(
+                    self._parse_and_store, parse, body, headers, url, row, started, feed.language
+                )
             parsed = True
             if feed_doc.warning:
                 log.warning("feed %s: %s", feed.name, feed_doc.warning, extra={"feed": feed.name})
-            new, changed, capped = await self._write(
-                self._store_entries, row, feed_doc.entries, started, feed.language
-            )
+            new, changed, capped = stored
             if capped:
                 cap = self.config.fetch.max_entries_per_poll
                 log.warning(
@@ -347,6 +353,19 @@ class Pipeline:
         except ParseError as exc:
             error = str(exc)
         return new, changed, capped, parsed, error
+
+    def _parse_and_store(
+        self,
+        parse: SourceParser,
+        body: bytes,
+        headers: Mapping[str, str],
+        url: str,
+        row: FeedRow,
+        fetched_at: datetime,
+        language: str | None,
+    ) -> tuple[ParsedFeed, tuple[int, int, bool]]:
+        feed_doc = parse(body, headers, url, fetched_at)
+        return feed_doc, self._store_entries(row, feed_doc.entries, fetched_at, language)
 
     def _store_entries(
         self,
