@@ -20,13 +20,19 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from feedparser import datetimes
 from feedparser.datetimes import _parse_date
+from feedparser.datetimes.rfc822 import _parse_date_rfc822
+from feedparser.datetimes.w3dtf import _parse_date_w3dtf
 from feedparser.encodings import RE_XML_PI_ENCODING, parse_content_type
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
+
+from monitor.ingest.identity import PLAIN_URL
 
 Raw = dict[str, Any]
 
@@ -68,6 +74,11 @@ _DANGER = frozenset(
     {"title", "dc:title", "media:title", "language", "dc:language", "item", "entry"}
     | {"source", "image", "textinput", "channel", "feed", "rss", "rdf:rdf"}
 )
+
+
+#: Tag -> `_Walk._name`, for the few tags feeds use (bounded: a body may invent any).
+_NAMES: dict[str, str] = {}
+_MAX_NAMES = 2048
 
 
 class _Decline(Exception):
@@ -171,6 +182,12 @@ class _Walk:
         if (make_safe_absolute_uri(settled, settled) or settled) != settled:
             raise _Decline
         self.base: str = settled
+        try:
+            urlsplit(settled)
+        except ValueError:
+            self.base_splits = False  # every join with it fails
+        else:
+            self.base_splits = True
         self.header_lang: str | None = headers.get("content-language") or None
         self.lang: str | None = self.header_lang
         self.feed: Raw = {}
@@ -183,23 +200,32 @@ class _Walk:
     def _name(el: Any) -> str:
         """feedparser's name for an element: "prefix:local" (its own prefixes), lower-case."""
         tag = el.tag
+        name = _NAMES.get(tag)
+        if name is not None:
+            return name
         if tag[0] != "{":
-            return str(tag).lower()
-        uri, _, local = tag[1:].partition("}")
-        lowered = uri.lower()
-        if "backend.userland.com/rss" in lowered:
-            lowered = "http://backend.userland.com/rss"
-        prefix = _PREFIXES.get(lowered)
-        if prefix is None:
-            raise _Decline  # an unknown namespace
-        return f"{prefix}:{local}".lower() if prefix else local.lower()
+            name = str(tag).lower()
+        else:
+            uri, _, local = tag[1:].partition("}")
+            lowered = uri.lower()
+            if "backend.userland.com/rss" in lowered:
+                lowered = "http://backend.userland.com/rss"
+            prefix = _PREFIXES.get(lowered)
+            if prefix is None:
+                raise _Decline  # an unknown namespace
+            name = f"{prefix}:{local}".lower() if prefix else local.lower()
+        if len(_NAMES) < _MAX_NAMES:
+            _NAMES[tag] = name
+        return name
 
     @staticmethod
     def _attrs(el: Any) -> dict[str, str]:
         """The attributes as feedparser's strict parser sees them: lower-cased names,
         known namespaces as prefixes, every attribute under its bare name too."""
+        items = el.items()
+        if not items:
+            return {}
         out: dict[str, str] = {}
-        items = el.attrib.items()
         for key, value in items:
             if key[0] == "{":
                 uri, _, local = key[1:].partition("}")
@@ -217,10 +243,18 @@ class _Walk:
             raise _Decline  # markup or comments inside: feedparser's rules differ there
         text = (el.text or "").strip()
         if resolve and text:
-            text = _urljoin(self.base, text)
+            text = self._join(text)
+        if text.isascii():
+            return text  # neither step below changes ASCII
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
         return text.translate(_cp1252)
+
+    def _join(self, uri: str) -> str:
+        """feedparser's `_urljoin` with the base; a plain URL it would give back as it is."""
+        if self.base_splits and PLAIN_URL.match(uri):
+            return uri
+        return str(_urljoin(self.base, uri))
 
     @staticmethod
     def _content_type(attrs: Mapping[str, str], default: str) -> str:
@@ -249,7 +283,7 @@ class _Walk:
 
     @staticmethod
     def _check_attrs(el: Any) -> None:
-        for key in el.attrib:
+        for key in el.keys():  # noqa: SIM118 (iterating an element gives its children)
             local = key.rpartition("}")[2].lower()
             if local in ("base", "lang"):
                 raise _Decline
@@ -409,11 +443,11 @@ class _Walk:
                 if kind in _TEXT_TYPES:
                     raw.setdefault("summary", value)
             elif name in _PUBLISHED:
-                raw["published_parsed"] = _parse_date(self._text(child))
+                raw["published_parsed"] = _date(self._text(child))
             elif name in _UPDATED:
-                raw["updated_parsed"] = _parse_date(self._text(child))
+                raw["updated_parsed"] = _date(self._text(child))
             elif name in _CREATED:
-                raw["created_parsed"] = _parse_date(self._text(child))
+                raw["created_parsed"] = _date(self._text(child))
             elif name == "source":
                 self._leaf(child)
                 self.title_depth = -1
@@ -436,12 +470,13 @@ class _Walk:
         """RSS `<link>url</link>` or Atom `<link href=... rel=...>`, as `_start_link`."""
         self._leaf(el)
         links: list[Raw] = raw.setdefault("links", [])
-        if not any(k in attrs for k in ("url", "uri", "href")):
+        if not ("href" in attrs or "url" in attrs or "uri" in attrs):
             if attrs:
                 raise _Decline
             links.append({"rel": "alternate", "type": "text/html"})
-            value = self._text(el, resolve=True).replace("&amp;", "&")
-            value = _LINK_QUERY.sub(r"&\g<1>", value)
+            value = self._text(el, resolve=True)
+            if "&" in value:
+                value = _LINK_QUERY.sub(r"&\g<1>", value.replace("&amp;", "&"))
             raw["link"] = value
             if value:
                 links[-1]["href"] = value
@@ -460,7 +495,7 @@ class _Walk:
             attrs["href"] = href
         if "href" not in attrs:
             raise _Decline
-        attrs["href"] = _urljoin(self.base, attrs["href"])
+        attrs["href"] = self._join(attrs["href"])
         links.append(attrs)
         kind = _FeedParserMixin.map_content_type(attrs.get("type"))
         if attrs.get("rel") == "alternate" and kind in _HTML_TYPES:
@@ -472,3 +507,23 @@ def _handled(name: str) -> bool:
     vetted here, so the fast path declines)."""
     method = name.replace(":", "_")
     return f"_start_{method}" in _HANDLERS or f"_end_{method}" in _HANDLERS
+
+
+def _date(text: str) -> Any:
+    """feedparser's `_parse_date`. Its first handler (W3C-DTF) finds nothing in a string
+    that starts with a letter, so such a string goes to its second (RFC 822) at once."""
+    first = text[:1]
+    handlers = datetimes._date_handlers
+    if (
+        first.isalpha()
+        and first.isascii()
+        and handlers[0] is _parse_date_w3dtf
+        and handlers[1] is _parse_date_rfc822
+    ):
+        try:
+            parsed = _parse_date_rfc822(text)
+        except (KeyError, OverflowError, ValueError, AttributeError):
+            parsed = None
+        if parsed and len(parsed) == 9:
+            return parsed
+    return _parse_date(text)

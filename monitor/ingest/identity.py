@@ -7,6 +7,7 @@ canonicalised like links, and weak guids ("1", "42") fall back to the link.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -63,6 +64,15 @@ _MAX_GUID_CHARS = 512
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+#: An absolute http(s) URL that urlsplit, urljoin and urlunsplit give back as it is: a
+#: lower-case scheme, a plain host and optional port, printable ASCII only, no params
+#: (";" in the path), no empty query or fragment. Most feed links have this shape.
+PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]+)(:[0-9]*)?"
+    r"(/[\x21\x22\x24-\x3a\x3c-\x3e\x40-\x7e]*)?(\?[\x21\x22\x24-\x7e]+)?(#[\x21-\x7e]+)?\Z"
+)
+#: A path quote() leaves as it is and with no escapes to normalise.
+_QUOTED_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=._~-]*\Z")
 
 
 def _normalise_escape(m: re.Match[str]) -> str:
@@ -78,10 +88,14 @@ def _is_tracking(name: str) -> bool:
 
 def is_web_url(value: str) -> bool:
     """True for absolute http(s) URLs with a host."""
-    parts = urlsplit(value.strip())
+    value = value.strip()
+    if PLAIN_URL.match(value):
+        return True
+    parts = urlsplit(value)
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+@functools.lru_cache(maxsize=256)
 def canonical_url(url: str) -> str:
     """One spelling per web address, for identity (never for fetching).
 
@@ -91,6 +105,24 @@ def canonical_url(url: str) -> str:
     returned stripped but otherwise untouched.
     """
     raw = url.strip()
+    plain = PLAIN_URL.match(raw)
+    if plain is not None and plain.group(3) is None:
+        scheme, host, path, query = plain.group(1, 2, 4, 5)
+        path = path or "/"
+        if _QUOTED_PATH.match(path):  # else quote() and the escapes as below
+            if "//" in path:
+                path = re.sub(r"/{2,}", "/", path)
+            if len(path) > 1:
+                path = path.rstrip("/") or "/"
+            host = host.lower().rstrip(".")
+            if query is None:
+                return f"{scheme}://{host}{path}"
+            return f"{scheme}://{host}{path}" + _query(query[1:])
+    return _canonical_url(raw)
+
+
+def _canonical_url(raw: str) -> str:
+    """`canonical_url` of a stripped value of any shape."""
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -110,11 +142,15 @@ def canonical_url(url: str) -> str:
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1:
         path = path.rstrip("/") or "/"
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
-    ]
-    query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query, quote_via=quote), ""))
+    return urlunsplit((scheme, netloc, path, _query(parts.query)[1:], ""))
+
+
+def _query(query: str) -> str:
+    """The canonical query with its "?", or "" when no parameter is left."""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_tracking(k)]
+    pairs.sort()
+    encoded = urlencode(pairs, quote_via=quote)
+    return "?" + encoded if encoded else ""
 
 
 def _strong_guid(guid: str | None) -> str | None:

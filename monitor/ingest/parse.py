@@ -30,14 +30,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from monitor.errors import MonitorError
 from monitor.ingest.fastparse import fast_parse
 from monitor.ingest.fetch import looks_like_html, media_type
-from monitor.ingest.identity import canonical_url, entry_key, is_web_url
+from monitor.ingest.identity import PLAIN_URL, canonical_url, entry_key, is_web_url
 from monitor.ingest.textclean import html_to_text
 
 log = logging.getLogger("monitor.ingest.parse")
@@ -73,6 +73,10 @@ PARSE_DEADLINE = 20.0
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,16})|([0-9]{1,20}));")
 _TAG = re.compile(rb"<[A-Za-z_][^<>]*")
 _ATTRIBUTE = re.compile(rb"=\s*[\"']")
+#: A tag long enough that `_too_complex` counts its attributes.
+_LONG_TAG = re.compile(rb"<[A-Za-z_][^<>]{%d,}" % (8 * MAX_ATTRIBUTES_PER_ELEMENT - 1))
+#: Every byte but the controls `_sniff` counts.
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or 13 < b < 32))
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Declarations so often wrong (the default of many tools) that the body gets a second look.
 _WESTERN = frozenset({"cp1252", "iso8859_1", "latin_1", "iso8859_15", "ascii"})
@@ -300,18 +304,31 @@ def _too_complex(body: bytes) -> str | None:
     """Why the body is refused before parsing: too many attributes on one element, or
     too many elements. A linear scan of the tags (attribute values with '=' in them are
     over-counted, which only errs towards a limit nobody's real feed comes near)."""
+    if body.count(b"<") <= MAX_ELEMENTS:
+        # every tag starts with "<": only the long ones can break a bound
+        for match in _LONG_TAG.finditer(body):
+            problem = _too_many_attributes(match.group())
+            if problem is not None:
+                return problem
+        return None
     for elements, match in enumerate(_TAG.finditer(body), 1):
-        tag = match.group()
-        if len(tag) > 8 * MAX_ATTRIBUTES_PER_ELEMENT:
-            attributes = len(_ATTRIBUTE.findall(tag))
-            if attributes > MAX_ATTRIBUTES_PER_ELEMENT:
-                name = tag[1:].split(None, 1)[0][:40].decode("ascii", "replace")
-                return (
-                    f"refused: element <{name}> has {attributes} attributes "
-                    f"(at most {MAX_ATTRIBUTES_PER_ELEMENT} are parsed)"
-                )
+        problem = _too_many_attributes(match.group())
+        if problem is not None:
+            return problem
         if elements > MAX_ELEMENTS:
             return f"refused: more than {MAX_ELEMENTS} elements"
+    return None
+
+
+def _too_many_attributes(tag: bytes) -> str | None:
+    if len(tag) > 8 * MAX_ATTRIBUTES_PER_ELEMENT:
+        attributes = len(_ATTRIBUTE.findall(tag))
+        if attributes > MAX_ATTRIBUTES_PER_ELEMENT:
+            name = tag[1:].split(None, 1)[0][:40].decode("ascii", "replace")
+            return (
+                f"refused: element <{name}> has {attributes} attributes "
+                f"(at most {MAX_ATTRIBUTES_PER_ELEMENT} are parsed)"
+            )
     return None
 
 
@@ -359,7 +376,7 @@ def _sniff(body: bytes, media: str) -> str | None:
     if head.startswith(b"\x1f\x8b"):
         return "binary data (gzip-compressed body)"
     if not head.startswith(_BOMS[1:]):  # UTF-16 text is full of NUL bytes
-        controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+        controls = len(head.translate(None, _NOT_CONTROL))
         if b"\x00" in head or controls > len(head) // 20:
             return "binary data"
     if looks_like_html(body):
@@ -552,8 +569,12 @@ def _link(raw: Mapping[str, Any], feed_url: str) -> str | None:
     if raw.get("guidislink"):
         candidates.append(raw.get("id"))
     for candidate in candidates:
-        if isinstance(candidate, str) and candidate.strip():
-            absolute = urljoin(feed_url, candidate.strip())
+        if isinstance(candidate, str) and (candidate := candidate.strip()):
+            if PLAIN_URL.match(candidate):
+                # urljoin gives a plain web URL back as it is, once the base splits
+                urlsplit(feed_url)
+                return candidate
+            absolute = urljoin(feed_url, candidate)
             if is_web_url(absolute):
                 return absolute
     return None

@@ -46,9 +46,8 @@ _BLOCK = frozenset(
         "ul",
     }
 )
-_SPACES = re.compile(r"[^\S\n]+")
-_BREAKS = re.compile(r"\s*\n\s*")
-_PARAS = re.compile(r"\n{2,}")
+#: The ASCII characters `_INVISIBLE` removes.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 # C0 controls other than tab and line breaks, and DEL: XML forbids them, a terminal obeys
 # them (ESC sequences), and no text needs them.
@@ -97,9 +96,10 @@ def html_to_text(s: str | None, *, keep_paragraphs: bool = False) -> str:
         text = "".join(collector.parts)
     else:
         text = s
-    text = text.translate(_INVISIBLE).replace("\r", "\n").replace("\xa0", " ")
+    if not text.isascii() or _CONTROLS.search(text):
+        text = text.translate(_INVISIBLE).replace("\xa0", " ")
+    text = text.replace("\r", "\n")
     if not keep_paragraphs:
         return " ".join(text.split())
-    text = _SPACES.sub(" ", text)
-    text = _BREAKS.sub("\n", text).strip()
-    return _PARAS.sub("\n", text).replace("\n", "\n\n")
+    # each line's words on one line, blank lines dropped, paragraphs apart
+    return "\n\n".join(filter(None, (" ".join(line.split()) for line in text.split("\n"))))
