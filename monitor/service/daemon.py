@@ -62,7 +62,7 @@ class ExitCode(IntEnum):
 
 PROCESS_RETRY = 30.0  # seconds before items whose processing failed are tried again
 POLL_RETENTION = timedelta(days=30)
-POLL_FLUSH = 2.0  # seconds between writes of buffered unchanged-poll records
+POLL_FLUSH = 2.0  # seconds between writes of buffered poll records (plain successful polls)
 
 
 class Daemon:
@@ -206,7 +206,7 @@ class Daemon:
             if feed.enabled:
                 self._schedule_feed(feed, rows.get(feed.name), now)
         self._schedule_delivery(config)
-        # Records of unchanged polls are buffered by the pipeline: write them soon.
+        # Records of plain successful polls are buffered by the pipeline: write them soon.
         self.scheduler.add_job(
             self._job,
             IntervalTrigger(seconds=POLL_FLUSH, timezone=UTC),
