@@ -153,3 +153,49 @@ def test_nodes_syncing_feeds_together_insert_each_once(postgres: PostgresServer)
     assert len(stores[0].feeds()) == 50
     for store in stores:
         store.close()
+
+
+def test_batched_entries_and_poll_records_write_the_rows_of_one_at_a_time(
+    postgres: PostgresServer,
+) -> None:
+    """The batched paths (store_entries, the poll buffer) on PostgreSQL: the same rows
+    as one upsert per entry and one record per poll."""
+    import random
+
+    from sqlalchemy import select
+
+    from monitor.store import schema as t
+    from monitor.store.base import PollRecord
+
+    rng = random.Random(3)
+    one, batch = SqlStore(postgres.new_database()), SqlStore(postgres.new_database())
+    feeds = [(name, f"https://{name}.example/feed") for name in "abc"]
+    ids = {name: row.id for name, row in one.sync_feeds(feeds).items()}
+    assert {n: r.id for n, r in batch.sync_feeds(feeds).items()} == ids
+    polls = []
+    for n in range(30):
+        when = NOW + timedelta(minutes=n)
+        feed = rng.choice("abc")
+        entries = [entry(rng.randint(0, 12)) for _ in range(rng.randint(0, 6))]
+        expected = [one.upsert_entry(ids[feed], e, when) for e in entries]
+        assert batch.store_entries(ids[feed], entries, when)[0] == expected
+        polls.append((ids[feed], PollRecord(
+            started_at=when, duration=0.01, status=200, nbytes=10, new_items=len(entries),
+            etag=rng.choice([None, f'"v{n}"']), next_poll_at=when + timedelta(minutes=15),
+        )))  # fmt: skip
+    for feed_id, record in polls:
+        one.record_poll(feed_id, record)
+    batch.record_polls(polls)
+
+    def rows(store: SqlStore) -> list[list[tuple[object, ...]]]:
+        with store.engine.connect() as conn:
+            return [
+                [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key))]
+                for table in (t.feeds, t.items, t.item_sources, t.polls)
+            ]
+
+    try:
+        assert rows(batch) == rows(one)
+    finally:
+        one.close()
+        batch.close()
