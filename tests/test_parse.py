@@ -306,3 +306,42 @@ def test_parsing_tries_no_import() -> None:
     finally:
         sys.meta_path.pop(0)
     assert attempts == []
+
+
+# --- one entry that cannot be read --------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_guid_urlsplit_cannot_read_is_a_plain_guid(fast: bool) -> None:
+    """A broken IPv6 host in one guid used to fail the whole feed ("Invalid IPv6 URL")."""
+    body = rss([item(1), item(2, guid=("http://[bad/guid-2", False)), item(3)])
+    feed = parse_feed(body, RSS, URL, FETCHED, fast=fast)
+    assert [e.title for e in feed.entries] == ["Story 1", "Story 2", "Story 3"]
+    assert feed.entries[1].key == "http://[bad/guid-2" and feed.warning is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_entry_that_cannot_be_read_costs_that_entry_not_the_feed(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever raises while one entry is read (here injected into its identity) skips
+    that entry with a warning; the feed fails only when no entry can be read."""
+    import monitor.ingest.parse as parse_module
+
+    real = parse_module.entry_key
+
+    def entry_key(
+        guid: str | None, link: str | None, title: str | None, summary: str | None
+    ) -> str:
+        if title and title.startswith("Broken"):
+            raise ValueError(f"cannot read {title}")
+        return real(guid, link, title, summary)
+
+    monkeypatch.setattr(parse_module, "entry_key", entry_key)
+    body = rss([item(1), item(2, title="Broken 2"), item(3)])
+    feed = parse_feed(body, RSS, URL, FETCHED, fast=fast)
+    assert [e.title for e in feed.entries] == ["Story 1", "Story 3"]
+    assert feed.warning == "1 entry skipped, e.g. ValueError: cannot read Broken 2"
+    broken = rss([item(1, title="Broken 1"), item(2, title="Broken 2")])
+    with pytest.raises(ParseError, match="no usable entries: 2 entries skipped"):
+        parse_feed(broken, RSS, URL, FETCHED, fast=fast)

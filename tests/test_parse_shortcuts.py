@@ -30,7 +30,10 @@ SAFE_PATH = identity._SAFE_PATH
 
 
 def old_is_web_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # since: what urlsplit cannot read is no web URL
+        return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 

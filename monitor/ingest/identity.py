@@ -87,12 +87,16 @@ def _is_tracking(name: str) -> bool:
 
 
 def is_web_url(value: str) -> bool:
-    """True for absolute http(s) URLs with a host."""
+    """True for absolute http(s) URLs with a host; False for what urlsplit cannot read
+    (a broken IPv6 host): such a guid is a plain guid, such a link no link."""
     value = value.strip()
     if PLAIN_URL.match(value):
         return True
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    try:
+        parts = urlsplit(value)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 @functools.lru_cache(maxsize=256)

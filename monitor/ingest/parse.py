@@ -188,8 +188,14 @@ def _parse_feed(
     feed_language = _language(feed.get("language"))
     entries: list[Entry] = []
     seen: set[str] = set()
+    unreadable: list[Exception] = []
     for raw in raw_entries:
-        entry = _entry(raw, url, fetched_at, feed_language)
+        try:
+            entry = _entry(raw, url, fetched_at, feed_language)
+        except Exception as exc:  # one entry's odd field costs that entry, not the feed
+            log.debug("feed %s: an entry could not be read", url, exc_info=True)
+            unreadable.append(exc)
+            continue
         if entry is not None and entry.key not in seen:
             seen.add(entry.key)
             entries.append(entry)
@@ -197,13 +203,26 @@ def _parse_feed(
         # A truncated or broken document whose only "entries" are empty fragments: no
         # usable content, so it is a failed poll (visible, backed off), not a healthy one.
         raise ParseError(url, f"no usable entries and XML error: {_describe(error)}")
-    warning = f"malformed feed: {_describe(error)}" if error is not None else None
+    skipped = _unreadable(unreadable)
+    if skipped and not entries:
+        raise ParseError(url, f"no usable entries: {skipped}")
+    warnings = [f"malformed feed: {_describe(error)}" if error is not None else "", skipped]
+    warning = "; ".join(w for w in warnings if w) or None
     return ParsedFeed(
         entries=tuple(entries),
         title=_bounded(html_to_text(_cut(feed.get("title"), MAX_TITLE)), MAX_TITLE),
         language=feed_language,
         warning=warning,
     )
+
+
+def _unreadable(errors: Sequence[Exception]) -> str:
+    """What the poll's warning says of the entries that could not be read."""
+    if not errors:
+        return ""
+    first = errors[0]
+    noun = "entry" if len(errors) == 1 else "entries"
+    return f"{len(errors)} {noun} skipped, e.g. {type(first).__name__}: {_describe(first)}"
 
 
 def _feedparser(
