@@ -291,7 +291,7 @@ def test_the_poll_store_thread_outlives_no_runtime_and_reloads_share_it(
     # an idle store thread left alive counts as busy work at the daemon's exit (it then
     # leaves without draining), and a reload must not start another one
     def store_threads() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name.startswith("monitor-poll-store")]
+        return [t for t in threading.enumerate() if t.name.startswith("monitor-store")]
 
     with FeedServer() as server:
         server.route("/busy.xml", "slow down", status=503, headers={"Retry-After": "120"})

@@ -98,13 +98,14 @@ class Pipeline:
         self._reading: asyncio.Future[None] | None = None
         self._sources: dict[str, SourceParser] | None = None
         self._buffered: list[tuple[int, PollRecord]] = []
-        # the polls' store work in one thread: SQLite takes one writer at a time, and
-        # one connection's cache instead of one per worker thread; a reload's new
-        # pipeline takes over the old one's, so polls still in flight keep theirs
-        self.writer = writer or concurrent.futures.ThreadPoolExecutor(1, "monitor-poll-store")
+        # the pipeline's writes in one thread (polls' parse and store, processing's
+        # commits): SQLite takes one writer at a time, so our own threads never wait
+        # for its lock, and one connection's cache instead of one per worker thread; a
+        # reload's new pipeline takes over the old one's, so work in flight keeps it
+        self.writer = writer or concurrent.futures.ThreadPoolExecutor(1, "monitor-store")
 
     async def _write(self, fn: Callable[..., T], *args: object) -> T:
-        """`fn(*args)` in the polls' store thread (as `asyncio.to_thread` would)."""
+        """`fn(*args)` in the pipeline's store thread (as `asyncio.to_thread` would)."""
         call = functools.partial(contextvars.copy_context().run, fn, *args)
         return await asyncio.get_running_loop().run_in_executor(self.writer, call)
 
@@ -454,9 +455,10 @@ class Pipeline:
             if attempts < settings.max_attempts:
                 delay = backoff_delay(attempts, settings.backoff_base, settings.backoff_cap)
                 retry_at = now + timedelta(seconds=delay)
-            await asyncio.to_thread(
-                self.store.record_item_failure, item_id, error, now, retry_at=retry_at
-            )
+            await self._write(
+                functools.partial(self.store.record_item_failure, retry_at=retry_at),
+                item_id, error, now,
+            )  # fmt: skip
             log.error(
                 "item %d (%s): processing failed (attempt %d of %d): %s; %s",
                 item_id, item.url or item.title[:80], attempts, settings.max_attempts, error,
@@ -477,7 +479,7 @@ class Pipeline:
             duration=time.perf_counter() - t0,
             relevant=bool(classification and classification.relevant),
         )
-        alerts = await asyncio.to_thread(self._decide_and_commit, item_id, item, classification)
+        alerts = await self._write(self._decide_and_commit, item_id, item, classification)
         return Processed(item_id, item, classification, alerts)
 
     async def _fetch_article(self, item: Item) -> Item:
