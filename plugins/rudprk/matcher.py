@@ -15,7 +15,7 @@ nothing else fits: it is slower).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,16 @@ _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 #: they need no boundary at the end; an Arabic word may also start after a proclitic
 #: (و ف ب ل ك, the article ال and their combinations: "والعلاقات", "برسالة").
 _PROCLITICS = ("و", "ف", "ب", "ل", "ك", "ال", "وال", "بال", "فال", "كال", "لل", "وب", "ول")
-_WORD_START = r"(?:(?<!\w)|" + "|".join(rf"(?<=(?<!\w){re.escape(p)})" for p in _PROCLITICS) + ")"
+#: Every proclitic ends in one of these letters: one lookbehind on them spares the
+#: per-proclitic lookbehinds at almost every Arabic-script position.
+_PROCLITIC_ENDS = "[" + "".join(sorted({p[-1] for p in _PROCLITICS})) + "]"
+_WORD_START = (
+    r"(?:(?<!\w)|(?<="
+    + _PROCLITIC_ENDS
+    + ")(?:"
+    + "|".join(rf"(?<=(?<!\w){re.escape(p)})" for p in _PROCLITICS)
+    + "))"
+)
 
 
 def _starts_word(ch: str) -> bool:
@@ -130,6 +139,10 @@ class Match:
     end: int
     key: str
     payloads: tuple[Any, ...]
+
+
+#: A match before it becomes a `Match`: start, end, key, the registered payloads.
+_Hit = tuple[int, int, str, Sequence[Any]]
 
 
 class Matcher:
@@ -266,7 +279,7 @@ class Matcher:
             inner = trie_pattern(words_trie(self._infix)).replace(r"(?<!\w)", "")
             self._infix_rx = re.compile(inner.replace(r"(?!\w)", ""))
 
-    def _find_cjk(self, text: str) -> list[Match]:
+    def _find_cjk(self, text: str) -> list[_Hit]:
         """Longest dictionary terms at each CJK/Hangul position (no word boundaries there),
         left to right: one Aho–Corasick pass finds every term, then the longest at each
         start that is not inside an earlier match is kept."""
@@ -277,17 +290,17 @@ class Matcher:
                 start = end - n + 1
                 if n > longest.get(start, 0):
                     longest[start] = n
-            found_at = []
+            found_at: list[_Hit] = []
             covered = 0
             for start in sorted(longest):
                 if start < covered:
                     continue
                 n = longest[start]
                 key = text[start : start + n]
-                found_at.append(Match(start, start + n, key, tuple(self._exact[key])))
+                found_at.append((start, start + n, key, self._exact[key]))
                 covered = start + n
             return found_at
-        out = []
+        out: list[_Hit] = []
         covered = 0
         exact = self._exact
         for m in _CJK.finditer(text):
@@ -298,25 +311,27 @@ class Matcher:
                 key = text[i : i + n]
                 found = exact.get(key)
                 if found is not None:
-                    out.append(Match(i, i + n, key, tuple(found)))
+                    out.append((i, i + n, key, found))
                     covered = i + n
                     break
         return out
 
-    def _lookup(self, text: str) -> tuple[str, tuple[Any, ...]]:
+    def _lookup(self, text: str) -> tuple[str, Sequence[Any]]:
+        """The key and payloads of a regex match (the registered list itself: not to be
+        changed by the caller)."""
         key = " ".join(text.split())
         found = self._exact.get(key)
         if found is not None:
-            return key, tuple(found)
+            return key, found
         if self._wild and "*" not in key:
             for n in range(min(len(key), self._max_wild), 0, -1):
                 for rx, payloads in self._wild.get(key[:n], ()):
                     if rx.fullmatch(key):
-                        return key, tuple(payloads)
+                        return key, payloads
         for n in range(min(len(key), self._max_stem), 0, -1):
             found = self._stems.get(key[:n])
             if found is not None:
-                return key[:n], tuple(found)
+                return key[:n], found
         return key, ()
 
     def find(self, text: str) -> list[Match]:
@@ -324,14 +339,15 @@ class Matcher:
         if self._regex is None:
             self.compile()
         assert self._regex is not None
-        out = []
+        # plain tuples until the end: most hits are rebuilt by the merge below anyway
+        out: list[_Hit] = []
         for m in self._regex.finditer(text):
             key, payloads = self._lookup(m.group())
             if payloads:
-                out.append(Match(m.start(), m.end(), key, payloads))
+                out.append((m.start(), m.end(), key, payloads))
         if self._cjk_lengths and _CJK.search(text):
             out.extend(self._find_cjk(text))
-            out.sort(key=lambda x: x.start)
+            out.sort(key=lambda x: x[0])
         extra: list[tuple[int, int, list[Any]]] = []
         if self._infix_rx is not None:
             best: dict[tuple[int, int], tuple[int, list[Any]]] = {}
@@ -346,10 +362,10 @@ class Matcher:
                     best[(s, e)] = (size, self._infix[m.group()])
             extra = [(s, e, p) for (s, e), (_, p) in best.items()]
         if not self._raw and not extra:
-            return out
+            return [Match(s, e, key, tuple(p)) for s, e, key, p in out]
         spans: dict[tuple[int, int], list[Any]] = {}
-        for x in out:
-            spans[(x.start, x.end)] = list(x.payloads)
+        for s, e, _key, p in out:
+            spans[(s, e)] = list(p)
         for s, e, extra_payloads in extra:
             bucket = spans.setdefault((s, e), [])
             bucket.extend(p for p in extra_payloads if p not in bucket)

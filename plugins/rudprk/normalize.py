@@ -8,6 +8,7 @@ turns a match back into character offsets of the original (for `Evidence`).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -106,14 +107,34 @@ class Normalized:
         return self.offsets[pos]
 
 
+_irregular_rx: tuple[int, re.Pattern[str]] = (0, re.compile(r"(?!x)x"))
+
+
+def _irregular_pattern() -> re.Pattern[str]:
+    """A character class of the length-changing characters, rebuilt when the set grows."""
+    global _irregular_rx
+    size, rx = _irregular_rx
+    if size != len(_TABLE.irregular):
+        chars = "".join(re.escape(ch) for ch in sorted(_TABLE.irregular))
+        rx = re.compile("[" + chars + "]")
+        _irregular_rx = (len(_TABLE.irregular), rx)
+    return rx
+
+
 def normalize(text: str) -> Normalized:
     """Normalise `text`; the identity offset map is skipped when lengths are unchanged."""
     out = text.translate(_TABLE)
     if _TABLE.irregular.isdisjoint(text):
         return Normalized(out, None, len(text))
+    # runs of one-to-one characters map to ranges: only the irregular ones are looked at
     offsets: list[int] = []
-    for i, ch in enumerate(text):
-        offsets.extend([i] * len(_TABLE[ord(ch)]))
+    pos = 0
+    for m in _irregular_pattern().finditer(text):
+        i = m.start()
+        offsets.extend(range(pos, i))
+        offsets.extend([i] * len(_TABLE[ord(text[i])]))
+        pos = i + 1
+    offsets.extend(range(pos, len(text)))
     return Normalized(out, tuple(offsets), len(text))
 
 

@@ -190,6 +190,7 @@ def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None 
     raws = text.splitlines(keepends=True)
     listed = _headline_lists(raws)
     marked = _marked_lines(k, raws, norm if norm is not None else normalize(text))
+    content: list[bool] = []  # per sentence, computed once for the regions too
     n_content = 0
     for n, raw in enumerate(raws):
         start = offset
@@ -217,17 +218,20 @@ def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None 
             continue
         lead_ws = len(raw) - len(raw.lstrip())
         for s, e in _split(line, start + lead_ws, k.ordinal_dot):
-            sentences.append(Sentence(len(sentences), s, e, text[s:e], paragraph))
-            n_content += _is_content(text[s:e])
-    _assign_regions(sentences, title_len)
+            sentence = Sentence(len(sentences), s, e, text[s:e], paragraph)
+            sentences.append(sentence)
+            content.append(_is_content(sentence.text))
+            n_content += content[-1]
+    _assign_regions(sentences, title_len, content)
     kept = sum(s.end - s.start for s in sentences)
     return Layout(sentences, kept, cut_at, cut_reason, dropped)
 
 
-def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
-    content = [s for s in sentences if _is_content(s.text)]
-    heads = [s for s in content if s.start < title_len]
-    rest = [s for s in content if s.start >= title_len]
+def _assign_regions(sentences: list[Sentence], title_len: int, content: list[bool]) -> None:
+    """Regions and weights; `content[i]`: whether sentence i is content (`_is_content`)."""
+    kept = [s for s, c in zip(sentences, content, strict=True) if c]
+    heads = [s for s in kept if s.start < title_len]
+    rest = [s for s in kept if s.start >= title_len]
     n_head = 2 if heads else 3
     for s in heads + rest[:n_head]:
         s.region, s.weight = HEAD, 1.0
@@ -237,6 +241,6 @@ def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
     for i, s in enumerate(body):
         s.region = BODY
         s.weight = 0.7 - 0.25 * (i / max(len(body) - 1, 1))
-    for s in sentences:
-        if not _is_content(s.text) and s.region == BODY:
+    for s, c in zip(sentences, content, strict=True):
+        if not c and s.region == BODY:
             s.weight = 0.4
