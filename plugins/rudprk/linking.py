@@ -296,6 +296,8 @@ def analyse(
 ) -> None:
     """Decide whether a sentence links the two sides and what it contributes."""
     ctx = ctx or Context(retro=status_retro)
+    if not a.mentions and not a.cues:
+        return  # every pass below reads mentions or cues: nothing to decide or note
     _nationality_over_guess(a)  # before the roles take the side of the names next to them
     _attribute_roles(a)
     _attribution(a)

@@ -124,12 +124,15 @@ def _irregular_pattern() -> re.Pattern[str]:
 def normalize(text: str) -> Normalized:
     """Normalise `text`; the identity offset map is skipped when lengths are unchanged."""
     out = text.translate(_TABLE)
-    if _TABLE.irregular.isdisjoint(text):
+    if not _TABLE.irregular:
+        return Normalized(out, None, len(text))
+    rx = _irregular_pattern()  # a scan in C, not a set lookup per character
+    if rx.search(text) is None:
         return Normalized(out, None, len(text))
     # runs of one-to-one characters map to ranges: only the irregular ones are looked at
     offsets: list[int] = []
     pos = 0
-    for m in _irregular_pattern().finditer(text):
+    for m in rx.finditer(text):
         i = m.start()
         offsets.extend(range(pos, i))
         offsets.extend([i] * len(_TABLE[ord(text[i])]))

@@ -17,10 +17,13 @@ from .lexicon import Knowledge
 from .normalize import Normalized, norm_term, normalize
 
 _SPLIT = re.compile(
+    # what every branch needs at its start, tested first: most positions fail here
+    r"(?:(?=[\s\"'»”’)\]►•■▶◆●A-ZÀ-ÖØ-ÞА-ЯЁ«“])|(?<=[。！？]))(?:"
     r"(?<=[.!?…。！？])[\"'»”’)\]]*\s+"  # end punctuation then space
     r"|(?<=[a-zà-ÿа-яё\d)»”\"][.!?])(?=[A-ZÀ-ÖØ-ÞА-ЯЁ«“])"  # glued: "...Belooussov.Cette"
     r"|(?<=[。！？])"  # CJK full stops need no space
     r"|\s*[►•■▶◆●]\s*"  # bullets start a new sentence
+    r")"
 )
 _ABBREV = re.compile(
     r"(?:\b[A-ZА-Я]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bM|\bMme|\bGen|\bLt|\bCol|\bNo|\bU\.S|\bp|\bvs"
@@ -29,6 +32,8 @@ _ABBREV = re.compile(
 #: An ordinal number: "am 18. Juni", "18. června", "76. Jahrestag" (languages whose pack
 #: sets `ordinal_dot`; elsewhere "on June 12." ends a sentence).
 _ORDINAL = re.compile(r"(?<![\d.,])\d{1,3}\.$")
+#: Longer than any match of `_ABBREV` or `_ORDINAL` (at most five characters).
+_TAIL = 16
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
@@ -145,7 +150,12 @@ def _split(text: str, base: int, ordinal_dot: bool = False) -> list[tuple[int, i
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         before = text[merged[-1][0] : merged[-1][1]].rstrip() if merged else ""
-        if merged and (_ABBREV.search(before) or (ordinal_dot and _ORDINAL.search(before))):
+        # both patterns end at `$` and span a few characters: only the tail is searched
+        # (lookbehinds and \b still see what precedes the search start)
+        tail = max(len(before) - _TAIL, 0)
+        if merged and (
+            _ABBREV.search(before, tail) or (ordinal_dot and _ORDINAL.search(before, tail))
+        ):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
