@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -131,9 +131,9 @@ def words_trie(keys: Iterable[str]) -> _Node:
     return root
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A term found in normalised text, with everything registered under it."""
+class Match(NamedTuple):
+    """A term found in normalised text, with everything registered under it (a named
+    tuple: hundreds are made per article, and it is cheaper to make than a dataclass)."""
 
     start: int
     end: int
@@ -345,8 +345,11 @@ class Matcher:
             key, payloads = self._lookup(m.group())
             if payloads:
                 out.append((m.start(), m.end(), key, payloads))
+        cjk = False
         if self._cjk_lengths and _CJK.search(text):
-            out.extend(self._find_cjk(text))
+            found_cjk = self._find_cjk(text)
+            cjk = bool(found_cjk)
+            out.extend(found_cjk)
             out.sort(key=lambda x: x[0])
         extra: list[tuple[int, int, list[Any]]] = []
         if self._infix_rx is not None:
@@ -363,14 +366,19 @@ class Matcher:
             extra = [(s, e, p) for (s, e), (_, p) in best.items()]
         if not self._raw and not extra:
             return [Match(s, e, key, tuple(p)) for s, e, key, p in out]
+        raw = [(rx, payload, list(rx.finditer(text))) for rx, payload in self._raw]
+        if not cjk and not extra and not any(found for _rx, _p, found in raw):
+            # the regex's matches alone: already ordered and disjoint, so the merge
+            # below would keep every one as it is (under its text as the key)
+            return [Match(s, e, text[s:e], tuple(p)) for s, e, _key, p in out]
         spans: dict[tuple[int, int], list[Any]] = {}
         for s, e, _key, p in out:
             spans[(s, e)] = list(p)
         for s, e, extra_payloads in extra:
             bucket = spans.setdefault((s, e), [])
             bucket.extend(p for p in extra_payloads if p not in bucket)
-        for rx, payload in self._raw:
-            for m in rx.finditer(text):
+        for _rx, payload, found_raw in raw:
+            for m in found_raw:
                 bucket = spans.setdefault((m.start(), m.end()), [])
                 if payload not in bucket:
                     bucket.append(payload)

@@ -199,11 +199,16 @@ def mentions_and_cues(
         return None
 
     person_spans: list[tuple[int, int]] = []
+    to_original = norm.to_original
     for m in matches:
-        start, end = norm.to_original(m.start), norm.to_original(m.end)
-        a = locate(start)
-        if a is None:
+        if norm.offsets is None:  # what `to_original` gives, without two calls per match
+            start, end = m.start, m.end
+        else:
+            start, end = to_original(m.start), to_original(m.end)
+        i = bisect.bisect_right(starts, start) - 1  # `locate`, inlined
+        if i < 0 or start >= sentences[i].end:
             continue
+        a = analyses[i]
         in_title = any(p[0] == "role" for p in m.payloads)
         for p in m.payloads:
             tag = p[0]
@@ -290,9 +295,9 @@ def mentions_and_cues(
     for start, end, name in generic_people(k, item_text):
         if any(s < end and start < e for s, e in person_spans):
             continue
-        a = locate(start)
-        if a is not None:
-            a.mentions.append(
+        guessed_in = locate(start)
+        if guessed_in is not None:
+            guessed_in.mentions.append(
                 Mention(
                     "person",
                     "ru",
