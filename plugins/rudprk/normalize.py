@@ -8,6 +8,7 @@ turns a match back into character offsets of the original (for `Evidence`).
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -148,7 +149,13 @@ def norm_term(term: str) -> str:
 
 def span_text(norm: Normalized | None, text: str, start: int, end: int) -> str:
     """The normalised text of the original span [start, end) of `text`: a slice of the
-    page's normalised text when normalising kept every length, else normalised anew."""
-    if norm is not None and norm.offsets is None and norm.original_length == len(text):
-        return norm.text[start:end]
+    page's normalised text (`norm`, of the same `text`), else normalised anew.
+
+    Each character is normalised on its own, so the span's normalised text is that of
+    the characters whose original offset lies in [start, end): one slice either way."""
+    if norm is not None and norm.original_length == len(text):
+        if norm.offsets is None:
+            return norm.text[start:end]
+        lo = bisect.bisect_left(norm.offsets, start)
+        return norm.text[lo : bisect.bisect_left(norm.offsets, end, lo)]
     return normalize(text[start:end]).text

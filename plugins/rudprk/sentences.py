@@ -35,6 +35,8 @@ _ORDINAL = re.compile(r"(?<![\d.,])\d{1,3}\.$")
 #: Longer than any match of `_ABBREV` or `_ORDINAL` (at most five characters).
 _TAIL = 16
 _WORD = re.compile(r"\w+")
+#: Three `_WORD` runs; the search stops at the third instead of listing every word.
+_THREE_WORDS = re.compile(r"(?<!\w)\w++\W++\w++\W++\w")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
 #: After a "read also" marker opening a line: a separator, then another headline.
@@ -78,7 +80,8 @@ class Layout:
 
 
 def _is_content(text: str) -> bool:
-    return len(_WORD.findall(text)) >= 3 or len(_CJK.findall(text)) >= 8
+    """At least three words (`_WORD` runs) or eight CJK characters."""
+    return _THREE_WORDS.search(text) is not None or len(_CJK.findall(text)) >= 8
 
 
 def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
