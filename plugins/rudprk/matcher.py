@@ -371,20 +371,22 @@ class Matcher:
             # the regex's matches alone: already ordered and disjoint, so the merge
             # below would keep every one as it is (under its text as the key)
             return [Match(s, e, text[s:e], tuple(p)) for s, e, _key, p in out]
+        # keyed by (start, -end): sorted as plain tuples, longest first at each start
         spans: dict[tuple[int, int], list[Any]] = {}
         for s, e, _key, p in out:
-            spans[(s, e)] = list(p)
+            spans[(s, -e)] = list(p)
         for s, e, extra_payloads in extra:
-            bucket = spans.setdefault((s, e), [])
+            bucket = spans.setdefault((s, -e), [])
             bucket.extend(p for p in extra_payloads if p not in bucket)
         for _rx, payload, found_raw in raw:
             for m in found_raw:
-                bucket = spans.setdefault((m.start(), m.end()), [])
+                bucket = spans.setdefault((m.start(), -m.end()), [])
                 if payload not in bucket:
                     bucket.append(payload)
         merged: list[Match] = []
         last_end = -1
-        for (start, end), found in sorted(spans.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        for (start, neg_end), found in sorted(spans.items()):
+            end = -neg_end
             if start >= last_end:
                 merged.append(Match(start, end, text[start:end], tuple(found)))
                 last_end = end

@@ -209,7 +209,6 @@ def mentions_and_cues(
         if i < 0 or start >= sentences[i].end:
             continue
         a = analyses[i]
-        in_title = any(p[0] == "role" for p in m.payloads)
         for p in m.payloads:
             tag = p[0]
             if tag == "person":
@@ -288,6 +287,7 @@ def mentions_and_cues(
                     )
                 )
             elif tag == "cue":
+                in_title = any(q[0] == "role" for q in m.payloads)  # asked only of cues
                 troupe = len(p) > 3 and p[3] == "group"
                 a.cues.append(Cue(p[1], p[2], start, end, m.key, in_title=in_title, troupe=troupe))
             else:
