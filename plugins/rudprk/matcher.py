@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -345,11 +346,8 @@ class Matcher:
             key, payloads = self._lookup(m.group())
             if payloads:
                 out.append((m.start(), m.end(), key, payloads))
-        cjk = False
         if self._cjk_lengths and _CJK.search(text):
-            found_cjk = self._find_cjk(text)
-            cjk = bool(found_cjk)
-            out.extend(found_cjk)
+            out.extend(self._find_cjk(text))
             out.sort(key=lambda x: x[0])
         extra: list[tuple[int, int, list[Any]]] = []
         if self._infix_rx is not None:
@@ -367,9 +365,13 @@ class Matcher:
         if not self._raw and not extra:
             return [Match(s, e, key, tuple(p)) for s, e, key, p in out]
         raw = [(rx, payload, list(rx.finditer(text))) for rx, payload in self._raw]
-        if not cjk and not extra and not any(found for _rx, _p, found in raw):
-            # the regex's matches alone: already ordered and disjoint, so the merge
-            # below would keep every one as it is (under its text as the key)
+        if (
+            not extra
+            and not any(found for _rx, _p, found in raw)
+            and all(a[1] <= b[0] for a, b in pairwise(out))
+        ):
+            # ordered and disjoint (as the regex's matches always are): the merge below
+            # would keep every one as it is, under its text as the key
             return [Match(s, e, text[s:e], tuple(p)) for s, e, _key, p in out]
         # keyed by (start, -end): sorted as plain tuples, longest first at each start
         spans: dict[tuple[int, int], list[Any]] = {}
