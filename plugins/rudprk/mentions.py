@@ -147,8 +147,10 @@ def _translit(word: str) -> str:
 
 def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
     """Russians not in the gazetteer: a known given name plus a Russian-looking surname."""
+    out: list[tuple[int, int, str]] = []
+    if not _SURNAME_AFTER_SPACE.search(text):
+        return out  # every match has a space, then a capital and a small letter
     rx = _given_regex(k)
-    out = []
     for m in rx.finditer(text):
         surname = m["sur"]
         plain = normalize(surname).text
@@ -164,6 +166,9 @@ def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
 
 
 _GIVEN_RX: dict[int, re.Pattern[str]] = {}
+#: What every `_given_regex` match holds: the space before the surname and its first two
+#: letters (a cheap scan that spares the name regex pages in other scripts).
+_SURNAME_AFTER_SPACE = re.compile(r"\s[A-ZА-ЯЁ][a-zа-яёà-ÿ]")
 
 
 def _given_regex(k: Knowledge) -> re.Pattern[str]:
