@@ -66,3 +66,16 @@ def test_sentence_end_tests_at_the_tail() -> None:
         for rx in (sentences._ABBREV, sentences._ORDINAL):
             assert bool(rx.search(before)) == bool(rx.search(before, tail))
         assert (len(word.findall(before)) >= 3) == bool(sentences._THREE_WORDS.search(before))
+
+
+def test_remembered_lookups_follow_new_terms() -> None:
+    """A matcher remembers lookups by matched text; a term added later is still found."""
+    from monitor.plugins.rudprk.matcher import Matcher
+
+    m = Matcher()
+    m.add("visit*", ("cue", "visit", 1.0))
+    m.compile()
+    assert [x.payloads for x in m.find("visited")] == [(("cue", "visit", 1.0),)]
+    m.add("visited", ("status", "past"))
+    m.compile()
+    assert [x.payloads for x in m.find("visited")] == [(("status", "past"),)]

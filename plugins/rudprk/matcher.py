@@ -146,6 +146,10 @@ class Match(NamedTuple):
 _Hit = tuple[int, int, str, Sequence[Any]]
 
 
+#: Matched texts whose lookup a matcher remembers (then it starts afresh).
+LOOKUP_CACHE = 50_000
+
+
 class Matcher:
     """Collects (term, payload) pairs, compiles once, then finds all non-overlapping terms."""
 
@@ -163,9 +167,12 @@ class Matcher:
         self._wild_terms: dict[str, list[Any]] = {}
         self._max_wild = 0
         self._cjk_auto: Any = None
+        #: `_lookup` by matched text: the same words recur on every page
+        self._looked_up: dict[str, tuple[str, Sequence[Any]]] = {}
 
     def add(self, term: str, payload: Hashable) -> None:
         """Register `payload` under `term` (normalised here)."""
+        self._looked_up.clear()
         term = term.strip()
         if not term:
             return
@@ -206,6 +213,7 @@ class Matcher:
         stem that covers it (встрети*: a visit), for the kinds of payload it lacks:
         otherwise an exact entry would hide every stem of the same word.
         """
+        self._looked_up.clear()
         for key, payloads in self._exact.items():
             if any(blocks(p) for p in payloads):
                 continue
@@ -237,6 +245,7 @@ class Matcher:
 
     def compile(self) -> None:
         """Build the trie regex for alphabetic terms and the CJK lookup; once, lazily."""
+        self._looked_up.clear()
         root = _Node()
         wild = {k.rstrip("*"): k.endswith("*") for k in self._wild_terms}
         self._wild = {}
@@ -319,7 +328,15 @@ class Matcher:
 
     def _lookup(self, text: str) -> tuple[str, Sequence[Any]]:
         """The key and payloads of a regex match (the registered list itself: not to be
-        changed by the caller)."""
+        changed by the caller), remembered per matched text."""
+        got = self._looked_up.get(text)
+        if got is None:
+            if len(self._looked_up) >= LOOKUP_CACHE:
+                self._looked_up.clear()
+            got = self._looked_up[text] = self._lookup_anew(text)
+        return got
+
+    def _lookup_anew(self, text: str) -> tuple[str, Sequence[Any]]:
         key = " ".join(text.split())
         found = self._exact.get(key)
         if found is not None:
