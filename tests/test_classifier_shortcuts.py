@@ -1,8 +1,8 @@
 """The classifier's shortcuts give what the plain computation gives.
 
 Offsets are mapped by runs of unchanged characters, a sentence's normalised text is
-sliced from the page's, sentence ends are tested at the tail only and three words are
-found by one search: each is checked here against the plain way, on texts whose
+sliced from the page's, sentence ends are tested at the tail only and three or nine words
+are found by one search: each is checked here against the plain way, on texts whose
 characters change length when normalised (ligatures, ß, combining marks).
 """
 
@@ -61,11 +61,12 @@ def test_sentence_end_tests_at_the_tail() -> None:
     rng = random.Random(3)
     pieces = ["Mr", "U.S", "т. е", "Sept", "гг", "12", "1.", "a", " ", ".", "x", "St", "Jan"]
     for _ in range(2000):
-        before = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) + "."
+        before = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 24))) + "."
         tail = max(len(before) - sentences._TAIL, 0)
         for rx in (sentences._ABBREV, sentences._ORDINAL):
             assert bool(rx.search(before)) == bool(rx.search(before, tail))
         assert (len(word.findall(before)) >= 3) == bool(sentences._THREE_WORDS.search(before))
+        assert (len(word.findall(before)) >= 9) == bool(sentences._NINE_WORDS.search(before))
 
 
 def test_remembered_lookups_follow_new_terms() -> None:

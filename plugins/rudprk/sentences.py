@@ -37,6 +37,8 @@ _TAIL = 16
 _WORD = re.compile(r"\w+")
 #: Three `_WORD` runs; the search stops at the third instead of listing every word.
 _THREE_WORDS = re.compile(r"(?<!\w)\w++\W++\w++\W++\w")
+#: Nine `_WORD` runs (a line too long to be a time stamp), found the same way.
+_NINE_WORDS = re.compile(r"(?<!\w)\w++(?:\W++\w++){8}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
 #: After a "read also" marker opening a line: a separator, then another headline.
@@ -84,10 +86,14 @@ def _is_content(text: str) -> bool:
     return _THREE_WORDS.search(text) is not None or len(_CJK.findall(text)) >= 8
 
 
+def _words(line: str) -> int:
+    """A line's length in words for the tests below (CJK: two characters a word)."""
+    return len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
+
+
 def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
     """'tail', 'cookie', 'nav', 'teaser' or None for one stripped line. `may_hit` False:
     the page-wide boilerplate pass found no marker on this line (no per-line match)."""
-    words = len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
     if not any(ch.isalpha() for ch in line):
         return "nav"
     norm = norm_term(line) if may_hit else ""
@@ -97,6 +103,9 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
         lead = norm[: hits[0].start].strip(" [(【")
         if not lead:  # "Lire aussi : <another headline>", "[관련기사] ..."
             return "teaser"
+    # the word count, where a test below reads it: a marker's, or a line of fewer than
+    # nine words (a time stamp); -1 for the long body lines that make most of a page
+    words = _words(line) if kinds or not _NINE_WORDS.search(line) else -1
     if "cookie" in kinds and words <= 120:
         return "cookie"
     if "tail" in kinds and words <= 6:
@@ -106,7 +115,7 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
             return "tail"
     if "nav" in kinds and words <= 10:
         return "nav"
-    if _URL.search(line) and words <= 14:
+    if _URL.search(line) and (words if words >= 0 else _words(line)) <= 14:
         return "nav"
     if (
         len(line) <= 300
@@ -115,7 +124,7 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
         and not _FINAL.search(line)
     ):
         return "nav"  # "Home | News | Politics | World"
-    if words <= 8 and any(ch.isdigit() for ch in line) and len(_ALPHA_WORD.findall(line)) <= 3:
+    if 0 <= words <= 8 and any(ch.isdigit() for ch in line) and len(_ALPHA_WORD.findall(line)) <= 3:
         return "nav"  # a time stamp: "Wednesday, 3 September 2025, 11:48", "Updated: 14:05"
     return None
 
