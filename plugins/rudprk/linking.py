@@ -83,6 +83,8 @@ _DATELINE = re.compile(
     # "Moscú, 17 jun (EFE).- ", "Seul, 4 jun 2025 (Lusa) - "
     r"|[^\W\d][^,()\n]{0,40}?,[^,()\n]{0,12}?\d[^,()\n]{0,20}?\([A-Z][\w ]{1,20}\)\.-?\s)"
 )
+#: A character every `_DATELINE` match holds (its dash, or an opening bracket).
+_DATELINE_HINT = re.compile(r"[-–—\[【(（]")
 #: Topic particles: a source at the head of a Japanese/Korean/Chinese sentence that ends
 #: in a reporting verb ("韓国国防省は、…と明らかにした", "국정원은 … 밝혔다").
 _CJK_TOPIC = re.compile(r"^[^、，,。]{0,12}?(?:は|는|은|称|表示|指出)")
@@ -99,7 +101,9 @@ def _attribution(a: Analysis) -> None:
     """
     text, base = a.sentence.text, a.sentence.start
     attrs = markers(a, "attr")
-    dateline = _DATELINE.match(text)
+    # every dateline holds a dash or an opening bracket, and only mentions use it
+    hint = a.mentions and _DATELINE_HINT.search(text)
+    dateline = _DATELINE.match(text) if hint else None
     date_end = base + dateline.end() if dateline else -1
     cjk = bool(CJK_CHAR.search(text))
     for m in a.mentions:
@@ -296,6 +300,8 @@ def analyse(
 ) -> None:
     """Decide whether a sentence links the two sides and what it contributes."""
     ctx = ctx or Context(retro=status_retro)
+    if not a.mentions and not a.cues:
+        return  # every pass below reads mentions or cues: nothing to decide or note
     _nationality_over_guess(a)  # before the roles take the side of the names next to them
     _attribute_roles(a)
     _attribution(a)

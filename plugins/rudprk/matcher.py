@@ -15,9 +15,10 @@ nothing else fits: it is slower).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -38,7 +39,16 @@ _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 #: they need no boundary at the end; an Arabic word may also start after a proclitic
 #: (و ف ب ل ك, the article ال and their combinations: "والعلاقات", "برسالة").
 _PROCLITICS = ("و", "ف", "ب", "ل", "ك", "ال", "وال", "بال", "فال", "كال", "لل", "وب", "ول")
-_WORD_START = r"(?:(?<!\w)|" + "|".join(rf"(?<=(?<!\w){re.escape(p)})" for p in _PROCLITICS) + ")"
+#: Every proclitic ends in one of these letters: one lookbehind on them spares the
+#: per-proclitic lookbehinds at almost every Arabic-script position.
+_PROCLITIC_ENDS = "[" + "".join(sorted({p[-1] for p in _PROCLITICS})) + "]"
+_WORD_START = (
+    r"(?:(?<!\w)|(?<="
+    + _PROCLITIC_ENDS
+    + ")(?:"
+    + "|".join(rf"(?<=(?<!\w){re.escape(p)})" for p in _PROCLITICS)
+    + "))"
+)
 
 
 def _starts_word(ch: str) -> bool:
@@ -122,14 +132,22 @@ def words_trie(keys: Iterable[str]) -> _Node:
     return root
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A term found in normalised text, with everything registered under it."""
+class Match(NamedTuple):
+    """A term found in normalised text, with everything registered under it (a named
+    tuple: hundreds are made per article, and it is cheaper to make than a dataclass)."""
 
     start: int
     end: int
     key: str
     payloads: tuple[Any, ...]
+
+
+#: A match before it becomes a `Match`: start, end, key, the registered payloads.
+_Hit = tuple[int, int, str, Sequence[Any]]
+
+
+#: Matched texts whose lookup a matcher remembers (then it starts afresh).
+LOOKUP_CACHE = 50_000
 
 
 class Matcher:
@@ -149,9 +167,12 @@ class Matcher:
         self._wild_terms: dict[str, list[Any]] = {}
         self._max_wild = 0
         self._cjk_auto: Any = None
+        #: `_lookup` by matched text: the same words recur on every page
+        self._looked_up: dict[str, tuple[str, Sequence[Any]]] = {}
 
     def add(self, term: str, payload: Hashable) -> None:
         """Register `payload` under `term` (normalised here)."""
+        self._looked_up.clear()
         term = term.strip()
         if not term:
             return
@@ -192,6 +213,7 @@ class Matcher:
         stem that covers it (встрети*: a visit), for the kinds of payload it lacks:
         otherwise an exact entry would hide every stem of the same word.
         """
+        self._looked_up.clear()
         for key, payloads in self._exact.items():
             if any(blocks(p) for p in payloads):
                 continue
@@ -223,6 +245,7 @@ class Matcher:
 
     def compile(self) -> None:
         """Build the trie regex for alphabetic terms and the CJK lookup; once, lazily."""
+        self._looked_up.clear()
         root = _Node()
         wild = {k.rstrip("*"): k.endswith("*") for k in self._wild_terms}
         self._wild = {}
@@ -266,7 +289,7 @@ class Matcher:
             inner = trie_pattern(words_trie(self._infix)).replace(r"(?<!\w)", "")
             self._infix_rx = re.compile(inner.replace(r"(?!\w)", ""))
 
-    def _find_cjk(self, text: str) -> list[Match]:
+    def _find_cjk(self, text: str) -> list[_Hit]:
         """Longest dictionary terms at each CJK/Hangul position (no word boundaries there),
         left to right: one Aho–Corasick pass finds every term, then the longest at each
         start that is not inside an earlier match is kept."""
@@ -277,17 +300,17 @@ class Matcher:
                 start = end - n + 1
                 if n > longest.get(start, 0):
                     longest[start] = n
-            found_at = []
+            found_at: list[_Hit] = []
             covered = 0
             for start in sorted(longest):
                 if start < covered:
                     continue
                 n = longest[start]
                 key = text[start : start + n]
-                found_at.append(Match(start, start + n, key, tuple(self._exact[key])))
+                found_at.append((start, start + n, key, self._exact[key]))
                 covered = start + n
             return found_at
-        out = []
+        out: list[_Hit] = []
         covered = 0
         exact = self._exact
         for m in _CJK.finditer(text):
@@ -298,25 +321,35 @@ class Matcher:
                 key = text[i : i + n]
                 found = exact.get(key)
                 if found is not None:
-                    out.append(Match(i, i + n, key, tuple(found)))
+                    out.append((i, i + n, key, found))
                     covered = i + n
                     break
         return out
 
-    def _lookup(self, text: str) -> tuple[str, tuple[Any, ...]]:
+    def _lookup(self, text: str) -> tuple[str, Sequence[Any]]:
+        """The key and payloads of a regex match (the registered list itself: not to be
+        changed by the caller), remembered per matched text."""
+        got = self._looked_up.get(text)
+        if got is None:
+            if len(self._looked_up) >= LOOKUP_CACHE:
+                self._looked_up.clear()
+            got = self._looked_up[text] = self._lookup_anew(text)
+        return got
+
+    def _lookup_anew(self, text: str) -> tuple[str, Sequence[Any]]:
         key = " ".join(text.split())
         found = self._exact.get(key)
         if found is not None:
-            return key, tuple(found)
+            return key, found
         if self._wild and "*" not in key:
             for n in range(min(len(key), self._max_wild), 0, -1):
                 for rx, payloads in self._wild.get(key[:n], ()):
                     if rx.fullmatch(key):
-                        return key, tuple(payloads)
+                        return key, payloads
         for n in range(min(len(key), self._max_stem), 0, -1):
             found = self._stems.get(key[:n])
             if found is not None:
-                return key[:n], tuple(found)
+                return key[:n], found
         return key, ()
 
     def find(self, text: str) -> list[Match]:
@@ -324,14 +357,15 @@ class Matcher:
         if self._regex is None:
             self.compile()
         assert self._regex is not None
-        out = []
+        # plain tuples until the end: most hits are rebuilt by the merge below anyway
+        out: list[_Hit] = []
         for m in self._regex.finditer(text):
             key, payloads = self._lookup(m.group())
             if payloads:
-                out.append(Match(m.start(), m.end(), key, payloads))
+                out.append((m.start(), m.end(), key, payloads))
         if self._cjk_lengths and _CJK.search(text):
             out.extend(self._find_cjk(text))
-            out.sort(key=lambda x: x.start)
+            out.sort(key=lambda x: x[0])
         extra: list[tuple[int, int, list[Any]]] = []
         if self._infix_rx is not None:
             best: dict[tuple[int, int], tuple[int, list[Any]]] = {}
@@ -346,21 +380,32 @@ class Matcher:
                     best[(s, e)] = (size, self._infix[m.group()])
             extra = [(s, e, p) for (s, e), (_, p) in best.items()]
         if not self._raw and not extra:
-            return out
+            return [Match(s, e, key, tuple(p)) for s, e, key, p in out]
+        raw = [(rx, payload, list(rx.finditer(text))) for rx, payload in self._raw]
+        if (
+            not extra
+            and not any(found for _rx, _p, found in raw)
+            and all(a[1] <= b[0] for a, b in pairwise(out))
+        ):
+            # ordered and disjoint (as the regex's matches always are): the merge below
+            # would keep every one as it is, under its text as the key
+            return [Match(s, e, text[s:e], tuple(p)) for s, e, _key, p in out]
+        # keyed by (start, -end): sorted as plain tuples, longest first at each start
         spans: dict[tuple[int, int], list[Any]] = {}
-        for x in out:
-            spans[(x.start, x.end)] = list(x.payloads)
+        for s, e, _key, p in out:
+            spans[(s, -e)] = list(p)
         for s, e, extra_payloads in extra:
-            bucket = spans.setdefault((s, e), [])
+            bucket = spans.setdefault((s, -e), [])
             bucket.extend(p for p in extra_payloads if p not in bucket)
-        for rx, payload in self._raw:
-            for m in rx.finditer(text):
-                bucket = spans.setdefault((m.start(), m.end()), [])
+        for _rx, payload, found_raw in raw:
+            for m in found_raw:
+                bucket = spans.setdefault((m.start(), -m.end()), [])
                 if payload not in bucket:
                     bucket.append(payload)
         merged: list[Match] = []
         last_end = -1
-        for (start, end), found in sorted(spans.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        for (start, neg_end), found in sorted(spans.items()):
+            end = -neg_end
             if start >= last_end:
                 merged.append(Match(start, end, text[start:end], tuple(found)))
                 last_end = end

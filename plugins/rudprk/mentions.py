@@ -147,8 +147,10 @@ def _translit(word: str) -> str:
 
 def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
     """Russians not in the gazetteer: a known given name plus a Russian-looking surname."""
+    out: list[tuple[int, int, str]] = []
+    if not _SURNAME_AFTER_SPACE.search(text):
+        return out  # every match has a space, then a capital and a small letter
     rx = _given_regex(k)
-    out = []
     for m in rx.finditer(text):
         surname = m["sur"]
         plain = normalize(surname).text
@@ -164,6 +166,9 @@ def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
 
 
 _GIVEN_RX: dict[int, re.Pattern[str]] = {}
+#: What every `_given_regex` match holds: the space before the surname and its first two
+#: letters (a cheap scan that spares the name regex pages in other scripts).
+_SURNAME_AFTER_SPACE = re.compile(r"\s[A-ZА-ЯЁ][a-zа-яёà-ÿ]")
 
 
 def _given_regex(k: Knowledge) -> re.Pattern[str]:
@@ -199,12 +204,16 @@ def mentions_and_cues(
         return None
 
     person_spans: list[tuple[int, int]] = []
+    to_original = norm.to_original
     for m in matches:
-        start, end = norm.to_original(m.start), norm.to_original(m.end)
-        a = locate(start)
-        if a is None:
+        if norm.offsets is None:  # what `to_original` gives, without two calls per match
+            start, end = m.start, m.end
+        else:
+            start, end = to_original(m.start), to_original(m.end)
+        i = bisect.bisect_right(starts, start) - 1  # `locate`, inlined
+        if i < 0 or start >= sentences[i].end:
             continue
-        in_title = any(p[0] == "role" for p in m.payloads)
+        a = analyses[i]
         for p in m.payloads:
             tag = p[0]
             if tag == "person":
@@ -283,6 +292,7 @@ def mentions_and_cues(
                     )
                 )
             elif tag == "cue":
+                in_title = any(q[0] == "role" for q in m.payloads)  # asked only of cues
                 troupe = len(p) > 3 and p[3] == "group"
                 a.cues.append(Cue(p[1], p[2], start, end, m.key, in_title=in_title, troupe=troupe))
             else:
@@ -290,9 +300,9 @@ def mentions_and_cues(
     for start, end, name in generic_people(k, item_text):
         if any(s < end and start < e for s, e in person_spans):
             continue
-        a = locate(start)
-        if a is not None:
-            a.mentions.append(
+        guessed_in = locate(start)
+        if guessed_in is not None:
+            guessed_in.mentions.append(
                 Mention(
                     "person",
                     "ru",

@@ -8,6 +8,8 @@ turns a match back into character offsets of the original (for `Evidence`).
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -106,14 +108,37 @@ class Normalized:
         return self.offsets[pos]
 
 
+_irregular_rx: tuple[int, re.Pattern[str]] = (0, re.compile(r"(?!x)x"))
+
+
+def _irregular_pattern() -> re.Pattern[str]:
+    """A character class of the length-changing characters, rebuilt when the set grows."""
+    global _irregular_rx
+    size, rx = _irregular_rx
+    if size != len(_TABLE.irregular):
+        chars = "".join(re.escape(ch) for ch in sorted(_TABLE.irregular))
+        rx = re.compile("[" + chars + "]")
+        _irregular_rx = (len(_TABLE.irregular), rx)
+    return rx
+
+
 def normalize(text: str) -> Normalized:
     """Normalise `text`; the identity offset map is skipped when lengths are unchanged."""
     out = text.translate(_TABLE)
-    if _TABLE.irregular.isdisjoint(text):
+    if not _TABLE.irregular:
         return Normalized(out, None, len(text))
+    rx = _irregular_pattern()  # a scan in C, not a set lookup per character
+    if rx.search(text) is None:
+        return Normalized(out, None, len(text))
+    # runs of one-to-one characters map to ranges: only the irregular ones are looked at
     offsets: list[int] = []
-    for i, ch in enumerate(text):
-        offsets.extend([i] * len(_TABLE[ord(ch)]))
+    pos = 0
+    for m in rx.finditer(text):
+        i = m.start()
+        offsets.extend(range(pos, i))
+        offsets.extend([i] * len(_TABLE[ord(text[i])]))
+        pos = i + 1
+    offsets.extend(range(pos, len(text)))
     return Normalized(out, tuple(offsets), len(text))
 
 
@@ -124,7 +149,13 @@ def norm_term(term: str) -> str:
 
 def span_text(norm: Normalized | None, text: str, start: int, end: int) -> str:
     """The normalised text of the original span [start, end) of `text`: a slice of the
-    page's normalised text when normalising kept every length, else normalised anew."""
-    if norm is not None and norm.offsets is None and norm.original_length == len(text):
-        return norm.text[start:end]
+    page's normalised text (`norm`, of the same `text`), else normalised anew.
+
+    Each character is normalised on its own, so the span's normalised text is that of
+    the characters whose original offset lies in [start, end): one slice either way."""
+    if norm is not None and norm.original_length == len(text):
+        if norm.offsets is None:
+            return norm.text[start:end]
+        lo = bisect.bisect_left(norm.offsets, start)
+        return norm.text[lo : bisect.bisect_left(norm.offsets, end, lo)]
     return normalize(text[start:end]).text

@@ -17,10 +17,13 @@ from .lexicon import Knowledge
 from .normalize import Normalized, norm_term, normalize
 
 _SPLIT = re.compile(
+    # what every branch needs at its start, tested first: most positions fail here
+    r"(?:(?=[\s\"'»”’)\]►•■▶◆●A-ZÀ-ÖØ-ÞА-ЯЁ«“])|(?<=[。！？]))(?:"
     r"(?<=[.!?…。！？])[\"'»”’)\]]*\s+"  # end punctuation then space
     r"|(?<=[a-zà-ÿа-яё\d)»”\"][.!?])(?=[A-ZÀ-ÖØ-ÞА-ЯЁ«“])"  # glued: "...Belooussov.Cette"
     r"|(?<=[。！？])"  # CJK full stops need no space
     r"|\s*[►•■▶◆●]\s*"  # bullets start a new sentence
+    r")"
 )
 _ABBREV = re.compile(
     r"(?:\b[A-ZА-Я]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bM|\bMme|\bGen|\bLt|\bCol|\bNo|\bU\.S|\bp|\bvs"
@@ -29,7 +32,13 @@ _ABBREV = re.compile(
 #: An ordinal number: "am 18. Juni", "18. června", "76. Jahrestag" (languages whose pack
 #: sets `ordinal_dot`; elsewhere "on June 12." ends a sentence).
 _ORDINAL = re.compile(r"(?<![\d.,])\d{1,3}\.$")
+#: Longer than any match of `_ABBREV` or `_ORDINAL` (at most five characters).
+_TAIL = 16
 _WORD = re.compile(r"\w+")
+#: Three `_WORD` runs; the search stops at the third instead of listing every word.
+_THREE_WORDS = re.compile(r"(?<!\w)\w++\W++\w++\W++\w")
+#: Nine `_WORD` runs (a line too long to be a time stamp), found the same way.
+_NINE_WORDS = re.compile(r"(?<!\w)\w++(?:\W++\w++){8}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _URL = re.compile(r"https?://|www\.", re.I)
 #: After a "read also" marker opening a line: a separator, then another headline.
@@ -73,13 +82,18 @@ class Layout:
 
 
 def _is_content(text: str) -> bool:
-    return len(_WORD.findall(text)) >= 3 or len(_CJK.findall(text)) >= 8
+    """At least three words (`_WORD` runs) or eight CJK characters."""
+    return _THREE_WORDS.search(text) is not None or len(_CJK.findall(text)) >= 8
+
+
+def _words(line: str) -> int:
+    """A line's length in words for the tests below (CJK: two characters a word)."""
+    return len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
 
 
 def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
     """'tail', 'cookie', 'nav', 'teaser' or None for one stripped line. `may_hit` False:
     the page-wide boilerplate pass found no marker on this line (no per-line match)."""
-    words = len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
     if not any(ch.isalpha() for ch in line):
         return "nav"
     norm = norm_term(line) if may_hit else ""
@@ -89,6 +103,9 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
         lead = norm[: hits[0].start].strip(" [(【")
         if not lead:  # "Lire aussi : <another headline>", "[관련기사] ..."
             return "teaser"
+    # the word count, where a test below reads it: a marker's, or a line of fewer than
+    # nine words (a time stamp); -1 for the long body lines that make most of a page
+    words = _words(line) if kinds or not _NINE_WORDS.search(line) else -1
     if "cookie" in kinds and words <= 120:
         return "cookie"
     if "tail" in kinds and words <= 6:
@@ -98,7 +115,7 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
             return "tail"
     if "nav" in kinds and words <= 10:
         return "nav"
-    if _URL.search(line) and words <= 14:
+    if _URL.search(line) and (words if words >= 0 else _words(line)) <= 14:
         return "nav"
     if (
         len(line) <= 300
@@ -107,7 +124,7 @@ def _line_kind(k: Knowledge, line: str, may_hit: bool = True) -> str | None:
         and not _FINAL.search(line)
     ):
         return "nav"  # "Home | News | Politics | World"
-    if words <= 8 and any(ch.isdigit() for ch in line) and len(_ALPHA_WORD.findall(line)) <= 3:
+    if 0 <= words <= 8 and any(ch.isdigit() for ch in line) and len(_ALPHA_WORD.findall(line)) <= 3:
         return "nav"  # a time stamp: "Wednesday, 3 September 2025, 11:48", "Updated: 14:05"
     return None
 
@@ -145,7 +162,12 @@ def _split(text: str, base: int, ordinal_dot: bool = False) -> list[tuple[int, i
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         before = text[merged[-1][0] : merged[-1][1]].rstrip() if merged else ""
-        if merged and (_ABBREV.search(before) or (ordinal_dot and _ORDINAL.search(before))):
+        # both patterns end at `$` and span a few characters: only the tail is searched
+        # (lookbehinds and \b still see what precedes the search start)
+        tail = max(len(before) - _TAIL, 0)
+        if merged and (
+            _ABBREV.search(before, tail) or (ordinal_dot and _ORDINAL.search(before, tail))
+        ):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
@@ -190,6 +212,7 @@ def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None 
     raws = text.splitlines(keepends=True)
     listed = _headline_lists(raws)
     marked = _marked_lines(k, raws, norm if norm is not None else normalize(text))
+    content: list[bool] = []  # per sentence, computed once for the regions too
     n_content = 0
     for n, raw in enumerate(raws):
         start = offset
@@ -217,17 +240,20 @@ def layout(k: Knowledge, text: str, title_len: int = 0, norm: Normalized | None 
             continue
         lead_ws = len(raw) - len(raw.lstrip())
         for s, e in _split(line, start + lead_ws, k.ordinal_dot):
-            sentences.append(Sentence(len(sentences), s, e, text[s:e], paragraph))
-            n_content += _is_content(text[s:e])
-    _assign_regions(sentences, title_len)
+            sentence = Sentence(len(sentences), s, e, text[s:e], paragraph)
+            sentences.append(sentence)
+            content.append(_is_content(sentence.text))
+            n_content += content[-1]
+    _assign_regions(sentences, title_len, content)
     kept = sum(s.end - s.start for s in sentences)
     return Layout(sentences, kept, cut_at, cut_reason, dropped)
 
 
-def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
-    content = [s for s in sentences if _is_content(s.text)]
-    heads = [s for s in content if s.start < title_len]
-    rest = [s for s in content if s.start >= title_len]
+def _assign_regions(sentences: list[Sentence], title_len: int, content: list[bool]) -> None:
+    """Regions and weights; `content[i]`: whether sentence i is content (`_is_content`)."""
+    kept = [s for s, c in zip(sentences, content, strict=True) if c]
+    heads = [s for s in kept if s.start < title_len]
+    rest = [s for s in kept if s.start >= title_len]
     n_head = 2 if heads else 3
     for s in heads + rest[:n_head]:
         s.region, s.weight = HEAD, 1.0
@@ -237,6 +263,6 @@ def _assign_regions(sentences: list[Sentence], title_len: int) -> None:
     for i, s in enumerate(body):
         s.region = BODY
         s.weight = 0.7 - 0.25 * (i / max(len(body) - 1, 1))
-    for s in sentences:
-        if not _is_content(s.text) and s.region == BODY:
+    for s, c in zip(sentences, content, strict=True):
+        if not c and s.region == BODY:
             s.weight = 0.4
