@@ -146,8 +146,10 @@ class Match(NamedTuple):
 _Hit = tuple[int, int, str, Sequence[Any]]
 
 
-#: Matched texts whose lookup a matcher remembers (then it starts afresh).
-LOOKUP_CACHE = 50_000
+#: Matched texts whose lookup a matcher remembers (then it starts afresh). Each costs
+#: ~150 bytes and there are two matchers per language pack (48): 4096 bounds them all
+#: to ~30 MB in a daemon that runs for months, where the hot words of a language fit.
+LOOKUP_CACHE = 4096
 
 
 class Matcher:
