@@ -80,3 +80,19 @@ def test_remembered_lookups_follow_new_terms() -> None:
     m.add("visited", ("status", "past"))
     m.compile()
     assert [x.payloads for x in m.find("visited")] == [(("status", "past"),)]
+
+
+def test_the_given_name_regex_of_a_freed_pack_is_not_reused() -> None:
+    """The regex is cached by the pack's id: a pack built after `reset()` may get the id
+    of a freed one, and must then build its own regex, not take the freed pack's."""
+    import weakref
+
+    from monitor.plugins.rudprk import mentions
+    from monitor.plugins.rudprk.lexicon import knowledge
+
+    en, fr = knowledge("en"), knowledge("fr")
+    stale = re.compile("a freed pack's regex")
+    mentions._GIVEN_RX[id(en)] = (weakref.ref(fr), stale)  # as if `fr` had had en's id
+    fresh = mentions._given_regex(en)
+    assert fresh is not stale and fresh.search("Vladimir Putin")
+    assert mentions._given_regex(en) is fresh

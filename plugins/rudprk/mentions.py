@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,23 +166,26 @@ def generic_people(k: Knowledge, text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-_GIVEN_RX: dict[int, re.Pattern[str]] = {}
+#: By the pack's id, with a reference to the pack: after `lexicon.reset()` a new pack
+#: may get a freed pack's id, and must not get its regex.
+_GIVEN_RX: dict[int, tuple[weakref.ref[Knowledge], re.Pattern[str]]] = {}
 #: What every `_given_regex` match holds: the space before the surname and its first two
 #: letters (a cheap scan that spares the name regex pages in other scripts).
 _SURNAME_AFTER_SPACE = re.compile(r"\s[A-ZА-ЯЁ][a-zа-яёà-ÿ]")
 
 
 def _given_regex(k: Knowledge) -> re.Pattern[str]:
-    rx = _GIVEN_RX.get(id(k))
-    if rx is None:
-        # a trie of the given names (not a flat alternation): the engine gives up at
-        # most positions after one character
-        names = trie_pattern(words_trie(k.given_names))
-        rx = re.compile(
-            rf"(?P<given>{names})\s+(?P<sur>[A-ZА-ЯЁ][a-zа-яёà-ÿ]+(?:-[A-ZА-Я][a-zа-яё]+)?)"
-            r"(?!\w)"
-        )
-        _GIVEN_RX[id(k)] = rx
+    cached = _GIVEN_RX.get(id(k))
+    if cached is not None and cached[0]() is k:
+        return cached[1]
+    # a trie of the given names (not a flat alternation): the engine gives up at most
+    # positions after one character
+    names = trie_pattern(words_trie(k.given_names))
+    rx = re.compile(
+        rf"(?P<given>{names})\s+(?P<sur>[A-ZА-ЯЁ][a-zа-яёà-ÿ]+(?:-[A-ZА-Я][a-zа-яё]+)?)"
+        r"(?!\w)"
+    )
+    _GIVEN_RX[id(k)] = (weakref.ref(k), rx)
     return rx
 
 
