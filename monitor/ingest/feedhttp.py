@@ -12,6 +12,7 @@ connect", not a timeout), and the peer address the redirect check asks for.
 
 from __future__ import annotations
 
+import os
 import ssl
 from typing import Any
 
@@ -84,7 +85,9 @@ def as_httpx(exc: aiohttp.ClientError) -> httpx.TransportError | httpx.InvalidUR
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(message)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message)
+        # "host:port: reason", not aiohttp's "Cannot connect to host ... ssl:default
+        # [reason]" after the Fetcher's own "cannot connect: "
+        return httpx.ConnectError(f"{exc.host}:{exc.port}: {_reason(exc.os_error)}")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
         return httpx.RemoteProtocolError(message)
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientOSError):
@@ -92,3 +95,11 @@ def as_httpx(exc: aiohttp.ClientError) -> httpx.TransportError | httpx.InvalidUR
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.InvalidURL(message)
     return httpx.TransportError(message)
+
+
+def _reason(error: OSError) -> str:
+    """ "Connection refused" rather than asyncio's "Connect call failed ('::1', 80)"; a
+    resolver error's own words (its errno is negative: no strerror of the system's)."""
+    if error.errno is not None and error.errno > 0:
+        return os.strerror(error.errno)
+    return error.strerror or str(error) or type(error).__name__
