@@ -224,17 +224,11 @@ class Pipeline:
         the poll left (its validators included). A crash before that write loses only
         the record: the next poll sends the stored validators, gets the whole feed and
         finds its entries stored."""
-        plain = (
-            record.feed_alert is None
-            and record.error is None
-            and record.moved_to is None
-            and record.disable_reason is None
-        )
-        if not plain:
+        if not record.plain_success:
             self._rows.pop(row.name, None)
             await self._write(self.store.record_poll, row.id, record)
             return
-        keep = record.etag is None and record.last_modified is None
+        keep = record.keeps_validators
         self._rows[row.name] = dataclasses.replace(
             row,
             etag=row.etag if keep else record.etag,
@@ -246,8 +240,6 @@ class Pipeline:
             down_since=None,
             items_seen=row.items_seen + record.new_items,
         )
-        if (record.etag, record.last_modified) == (row.etag, row.last_modified):
-            record = dataclasses.replace(record, etag=None, last_modified=None)  # unchanged
         self._buffered.append((row.id, record))
         if len(self._buffered) >= POLL_BUFFER:
             await self.flush_polls()

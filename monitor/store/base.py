@@ -84,6 +84,22 @@ class PollRecord:
     #: The feed-health alert this poll owes, written in the same transaction.
     feed_alert: FeedAlert | None = None
 
+    @property
+    def plain_success(self) -> bool:
+        """A successful poll that leaves no alert and moves or disables nothing: the
+        pipeline buffers it, and the store writes any number of them as one row shape."""
+        return (
+            self.feed_alert is None
+            and self.error is None
+            and self.moved_to is None
+            and self.disable_reason is None
+        )
+
+    @property
+    def keeps_validators(self) -> bool:
+        """No validators to save: the feed keeps the ones it has."""
+        return self.etag is None and self.last_modified is None
+
 
 @dataclass(frozen=True, slots=True)
 class EntryRecord:

@@ -61,6 +61,12 @@ def _converted(values: list[Any], process: _Processor) -> list[Any]:
     return out
 
 
+def chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    """`values` in runs of `size`: the values bound in one `IN (...)` stay well under
+    SQLite's limit on bound variables."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 def _plan(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Plan | None:
     key = (table.name, columns, conn.dialect.name)
     plan = _plans.get(key)

@@ -25,11 +25,8 @@ from monitor.store.base import (
     FeedRow,
     PollRecord,
 )
-from monitor.store.bulk import insert_many
+from monitor.store.bulk import chunks, insert_many
 from monitor.store.rows import feed_row, new_id
-
-#: Names bound in one `IN (...)`: well under SQLite's limit on bound variables.
-_NAMES_PER_SELECT = 500
 
 
 class FeedsStore:
@@ -81,11 +78,9 @@ class FeedsStore:
     def feeds_named(self, names: Collection[str]) -> dict[str, FeedRow]:
         """The rows of these feeds by name (a name with no row is left out), read in
         a few statements: the polls of a cycle ask for thousands at once."""
-        wanted = list(dict.fromkeys(names))
         rows: dict[str, FeedRow] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _NAMES_PER_SELECT):
-                chunk = wanted[start : start + _NAMES_PER_SELECT]
+            for chunk in chunks(list(dict.fromkeys(names))):
                 for r in conn.execute(select(t.feeds).where(t.feeds.c.name.in_(chunk))):
                     rows[r.name] = feed_row(r)
         return rows
@@ -103,7 +98,7 @@ class FeedsStore:
         transaction (the records of plain successful polls, buffered by the pipeline)."""
         with self.engine.begin() as conn:
             plain = list(polls)
-            if plain and all(_plain_success(p) for _, p in plain):
+            if plain and all(p.plain_success for _, p in plain):
                 # the pipeline's buffer: two statements for all, in order (a later
                 # poll of the same feed wins)
                 insert_many(conn, t.polls, [_poll_row(f, p) for f, p in plain])
@@ -193,17 +188,6 @@ def write_feed_alert(conn: Connection, feed_id: int, alert: FeedAlert, now: date
         )
 
 
-def _plain_success(poll: PollRecord) -> bool:
-    """A successful poll that leaves no alert and moves or disables nothing: what it
-    writes is one row shape, whatever it stored."""
-    return (
-        poll.feed_alert is None
-        and poll.error is None
-        and poll.moved_to is None
-        and poll.disable_reason is None
-    )
-
-
 #: The feed state a plain successful poll leaves (`_record_poll`'s success branch):
 #: validators replaced when the poll has some, kept otherwise.
 _KEEP = bindparam("keep_validators", type_=Boolean)
@@ -228,7 +212,7 @@ def _success_params(feed_id: int, poll: PollRecord) -> dict[str, Any]:
         "feed_id": feed_id,
         "next_poll_at": poll.next_poll_at,
         "last_success_at": poll.started_at,
-        "keep_validators": poll.etag is None and poll.last_modified is None,
+        "keep_validators": poll.keeps_validators,
         "etag": poll.etag,
         "last_modified": poll.last_modified,
         "new_items": poll.new_items,

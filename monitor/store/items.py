@@ -23,7 +23,7 @@ from monitor.store.base import (
     EntryRecord,
     ItemChange,
 )
-from monitor.store.bulk import insert_many
+from monitor.store.bulk import chunks, insert_many
 from monitor.store.rows import item_row, new_id
 
 
@@ -63,8 +63,9 @@ class ItemsStore:
                 insert_many(conn, t.items, plan.inserts)
                 keys = [row["key"] for row in plan.inserts]
                 ids: dict[str, int] = {}
-                for chunk in _chunks(keys):
-                    ids.update((k, i) for k, i in conn.execute(_IDS, {"values": chunk}))
+                for chunk in chunks(keys):
+                    found = conn.execute(_BY_KEY, {"values": chunk})
+                    ids.update((key, item_id) for item_id, key, _hash in found)
                 for placeholder, key in zip(plan.new_refs, keys, strict=True):
                     placeholder.id = ids[key]
             if plan.updates:
@@ -303,9 +304,6 @@ _SOURCED = select(t.item_sources.c.item_id).where(
     t.item_sources.c.feed_id == bindparam("feed_id"),
     t.item_sources.c.item_id.in_(bindparam("values", expanding=True)),
 )
-_IDS = select(t.items.c.key, t.items.c.id).where(
-    t.items.c.key.in_(bindparam("values", expanding=True))
-)
 
 
 def _known(
@@ -322,14 +320,14 @@ def _known(
     def ref(item_id: int, content_hash: str) -> _Ref:
         return refs.setdefault(item_id, _Ref(item_id, content_hash))
 
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         for item_id, key, content_hash in conn.execute(_BY_KEY, {"values": chunk}):
             by_key[key] = ref(item_id, content_hash)
-    for chunk in _chunks(urls):
+    for chunk in chunks(urls):
         for item_id, url, content_hash in conn.execute(_BY_URL, {"values": chunk}):
             by_url.setdefault(url, ref(item_id, content_hash))
     sourced: set[int] = set()
-    for chunk in _chunks(list(refs)):
+    for chunk in chunks(list(refs)):
         sourced.update(conn.execute(_SOURCED, {"feed_id": feed_id, "values": chunk}).scalars())
     return by_key, by_url, sourced
 
@@ -417,7 +415,3 @@ class _Plan:
         self.sourced_refs.add(id(ref))
         self.sources.append(ref)
         return True
-
-
-def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -25,6 +25,7 @@ from monitor.store.base import (
     StoryContext,
     StoryRow,
 )
+from monitor.store.bulk import chunks
 from monitor.store.rows import (
     classification_values,
     dedupe_key,
@@ -298,7 +299,7 @@ def _context(
     members: dict[int, set[int]] = {i: set() for i in ids}
     alerted: dict[int, set[str]] = {i: set() for i in ids}
     reports: dict[int, list[AlertedReport]] = {i: [] for i in ids}
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids):
         in_stories = select(t.story_items.c.story_id, t.story_items.c.item_id).where(
             t.story_items.c.story_id.in_(chunk)
         )
@@ -339,7 +340,3 @@ def _reports(
             types.add(r.primary_type)
         found.append((r.story_id, AlertedReport(r.id, r.route, r.kind, frozenset(types))))
     return found
-
-
-def _chunks(values: list[int], size: int) -> list[list[int]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
