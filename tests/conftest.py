@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server for the store's second backend."""
+"""Shared fixtures: a real PostgreSQL server for the store's second backend, and a
+local feed server (modules that need it routed or shared define their own)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from monitor.testing.feedserver import FeedServer
 from monitor.testing.postgres import PostgresServer, binaries
 
 
@@ -17,3 +19,10 @@ def postgres() -> Iterator[PostgresServer]:
         pytest.skip("PostgreSQL is not installed here (.ci/run installs it)")
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """A FeedServer on 127.0.0.1 for one test."""
+    with FeedServer() as s:
+        yield s

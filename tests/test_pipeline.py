@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,6 @@ def feed_items(n: int, prefix: str) -> list[dict[str, str]]:
         }
         for i in range(n)
     ]
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def runtime_for(tmp_path: Path, feeds: list[dict[str, object]]) -> Runtime:

@@ -4,11 +4,9 @@ each on the store thread (every feed due at a cycle's start held one while it wa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monitor.config import Config, StoreConfig
 from monitor.errors import StoreError
@@ -16,12 +14,6 @@ from monitor.host.manager import PluginHost
 from monitor.service.runtime import Runtime
 from monitor.store import open_store
 from monitor.testing.feedserver import FeedServer, rss
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def runtime_for(tmp_path: Path, server: FeedServer, n: int) -> Runtime:

@@ -13,22 +13,13 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monitor.config import Config
 from monitor.host.manager import PluginHost
 from monitor.service.runtime import Runtime
 from monitor.testing.feedserver import FeedServer, rss
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def config_for(tmp_path: Path, server: FeedServer, n: int) -> dict[str, Any]:

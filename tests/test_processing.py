@@ -7,12 +7,9 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monitor.config import Config
 from monitor.host.manager import PluginHost
@@ -23,12 +20,6 @@ from monitor.testing.feedserver import FeedServer, rss
 from tests.test_pipeline import feed_items
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 class PoisonedStore(SqlStore):

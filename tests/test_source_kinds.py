@@ -8,7 +8,7 @@ import hashlib
 import json
 import sys
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -63,12 +63,6 @@ def monitor_source_kinds() -> Mapping[str, SourceParser]:
 @hookimpl
 def monitor_classify(item: Item) -> Classification:
     return Classification(relevant="Lavrov" in item.title, score=0.9, types={"summit": 0.9})
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def test_a_plugin_source_kind_is_polled_parsed_and_alerts(

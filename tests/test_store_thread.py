@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monitor.config import Config
 from monitor.host.manager import PluginHost
@@ -21,12 +18,6 @@ from monitor.testing.feedserver import FeedServer, rss
 
 WRITES = ("store_entries", "record_polls", "commit_classification", "decide_and_commit",
           "record_item_failure")  # fmt: skip
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as s:
-        yield s
 
 
 def test_every_write_of_a_cycle_runs_in_the_store_thread(
