@@ -71,10 +71,15 @@ def spread(values: Sequence[float], fmt: str = "{:.2f}") -> str:
 
 
 def rss_kib(pid: int | str = "self") -> int:
+    return status_kib("VmRSS", pid)
+
+
+def status_kib(field: str, pid: int | str = "self") -> int:
+    """A memory line of /proc/PID/status (VmRSS, VmHWM, ...), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
+    raise RuntimeError(f"no {field} for {pid}")
 
 
 # --- the feed server ------------------------------------------------------------------

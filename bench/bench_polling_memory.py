@@ -27,14 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import NOT_POLLING, LeanFeedServer, machine, median, monitor_config
+from _common import NOT_POLLING, LeanFeedServer, machine, median, monitor_config, status_kib
 
 
 def status_mib(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
+    return status_kib(field) / 1024
 
 
 async def curve(server: LeanFeedServer, args: argparse.Namespace, db: Path) -> None:
